@@ -1,0 +1,202 @@
+#include "actors/partition/partition_state.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+#include <boost/json.hpp>
+
+namespace rtmon {
+
+namespace json = boost::json;
+
+void partition_state::enqueue(consumed_batch_ptr batch) {
+  if (!batch || batch->records.empty())
+    return;
+  if (next_expected_ >= 0 && batch->next_offset() <= next_expected_)
+    return;  // everything in it was queued before
+  if (next_expected_ >= 0 && batch->first_offset() < next_expected_) {
+    // Overlap (e.g. a re-delivery after a seek): keep only the unseen tail.
+    auto copy = std::make_shared<consumed_batch>(*batch);
+    auto& recs = copy->records;
+    recs.erase(std::remove_if(recs.begin(), recs.end(),
+                              [&](const kafka_record& r) { return r.offset < next_expected_; }),
+               recs.end());
+    batch = std::move(copy);
+  }
+  next_expected_ = batch->next_offset();
+  queued_.push_back(std::move(batch));
+}
+
+store_batch_ptr partition_state::begin_store() {
+  if (inflight_ != nullptr || queued_.empty())
+    return nullptr;
+  auto out = std::make_shared<store_batch>();
+  while (!queued_.empty()) {
+    const auto& b = *queued_.front();
+    if (!inflight_batches_.empty() && out->rows() + b.records.size() > max_rows_)
+      break;
+    for (const auto& rec : b.records)
+      decode(b, rec, *out);
+    inflight_batches_.push_back(queued_.front());
+    queued_.pop_front();
+  }
+  attempt_ = 0;
+  inflight_ = std::move(out);
+  return inflight_;
+}
+
+partition_state::durable_mark partition_state::store_succeeded(const store_result& r) {
+  durable_mark mark;
+  if (inflight_ == nullptr)
+    return mark;
+  mark.batches = inflight_batches_.size();
+  mark.generation = inflight_batches_.back()->generation;
+  mark.next_offset = inflight_batches_.back()->next_offset();
+  durable_ = mark.next_offset;
+  rows_stored_ += r.rows;
+  inflight_batches_.clear();
+  inflight_.reset();
+  attempt_ = 0;
+  return mark;
+}
+
+std::chrono::milliseconds partition_state::store_failed() {
+  ++failures_;
+  ++attempt_;
+  // Exponential back-off, 100 ms doubling up to 5 s: Postgres gets room to come back.
+  auto ms = std::min<int64_t>(5000, 100ll << std::min<uint64_t>(attempt_ - 1, 6));
+  return std::chrono::milliseconds{ms};
+}
+
+partition_status partition_state::status() const {
+  partition_status s;
+  s.durable_offset = durable_;
+  s.queued_batches = queued_.size();
+  s.inflight_batches = inflight_batches_.size();
+  s.rows_stored = rows_stored_;
+  s.store_failures = failures_;
+  return s;
+}
+
+namespace {
+
+std::string str(const json::object& o, const char* key) {
+  auto i = o.find(key);
+  if (i == o.end() || !i->value().is_string())
+    throw std::invalid_argument(std::string{"missing string field '"} + key + "'");
+  return std::string{i->value().get_string()};
+}
+
+std::string obj_text(const json::object& o, const char* key) {
+  auto i = o.find(key);
+  if (i == o.end())
+    return "{}";
+  if (!i->value().is_object())
+    throw std::invalid_argument(std::string{"field '"} + key + "' is not an object");
+  return json::serialize(i->value());
+}
+
+// Postgres refuses NUL characters and non-finite numbers: records written by rtmon's edge never
+// hold them, but anything produced to the topic by other means is checked here.
+void check_storable(const json::value& v) {
+  switch (v.kind()) {
+    case json::kind::string:
+      if (v.get_string().find('\0') != json::string::npos)
+        throw std::invalid_argument("string with a NUL character");
+      break;
+    case json::kind::double_:
+      if (!std::isfinite(v.get_double()))
+        throw std::invalid_argument("non-finite number");
+      break;
+    case json::kind::object:
+      for (const auto& kv : v.get_object()) {
+        if (kv.key().find('\0') != json::string_view::npos)
+          throw std::invalid_argument("key with a NUL character");
+        check_storable(kv.value());
+      }
+      break;
+    case json::kind::array:
+      for (const auto& x : v.get_array())
+        check_storable(x);
+      break;
+    default:
+      break;
+  }
+}
+
+// Replaces NUL bytes and invalid UTF-8 sequences with '?'.
+std::string storable_text(const std::string& in) {
+  std::string out;
+  out.reserve(in.size());
+  size_t i = 0;
+  while (i < in.size()) {
+    auto c = static_cast<unsigned char>(in[i]);
+    size_t len = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xe ? 3 : (c >> 3) == 0x1e ? 4 : 0;
+    bool ok = len > 0 && i + len <= in.size() && c != 0;
+    for (size_t k = 1; ok && k < len; ++k)
+      ok = (static_cast<unsigned char>(in[i + k]) & 0xc0) == 0x80;
+    if (ok) {
+      out.append(in, i, len);
+      i += len;
+    } else {
+      out.push_back('?');
+      ++i;
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+void partition_state::decode(const consumed_batch& batch, const kafka_record& rec,
+                             store_batch& out) {
+  try {
+    json::error_code ec;
+    auto v = json::parse(rec.payload, ec);
+    if (ec)
+      throw std::invalid_argument("malformed JSON: " + ec.message());
+    if (!v.is_object())
+      throw std::invalid_argument("not a JSON object");
+    check_storable(v);
+    const auto& o = v.get_object();
+    switch (batch.kind) {
+      case signal_kind::log: {
+        log_row r{str(o, "event_id"), str(o, "ts"), str(o, "service"), {},
+                  str(o, "level"), str(o, "message"), obj_text(o, "attrs")};
+        if (auto h = o.find("host"); h != o.end() && h->value().is_string())
+          r.host = std::string{h->value().get_string()};
+        out.logs.push_back(std::move(r));
+        break;
+      }
+      case signal_kind::metric: {
+        auto id = str(o, "event_id"), ts = str(o, "ts"), service = str(o, "service");
+        auto tags = obj_text(o, "tags");
+        auto s = o.find("samples");
+        if (s == o.end() || !s->value().is_array() || s->value().get_array().empty())
+          throw std::invalid_argument("missing samples");
+        size_t first = out.metrics.size();
+        for (const auto& x : s->value().get_array()) {
+          if (!x.is_object() || !x.get_object().contains("value") ||
+              !x.get_object().at("value").is_number()) {
+            out.metrics.resize(first);
+            throw std::invalid_argument("sample without a numeric value");
+          }
+          out.metrics.push_back(
+            {id, ts, service, str(x.get_object(), "name"),
+             x.get_object().at("value").to_number<double>(), tags});
+        }
+        break;
+      }
+      case signal_kind::event:
+        out.events.push_back({str(o, "event_id"), str(o, "ts"), str(o, "service"),
+                              str(o, "type"), obj_text(o, "attrs")});
+        break;
+    }
+  } catch (const std::exception& e) {
+    // Keep the bytes storable: NULs or invalid UTF-8 would poison the dead-letter row too.
+    auto payload = storable_text(rec.payload.substr(0, 65536));
+    out.dead.push_back({batch.tp.topic, batch.tp.partition, rec.offset, e.what(), payload});
+  }
+}
+
+}  // namespace rtmon

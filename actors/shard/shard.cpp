@@ -1,0 +1,106 @@
+#include "actors/shard/shard.hpp"
+
+#include <caf/all.hpp>
+#include <spdlog/spdlog.h>
+
+#include "actors/partition/partition.hpp"
+
+namespace rtmon {
+
+namespace {
+
+using self_ptr = shard_actor::stateful_pointer<shard_state>;
+
+partition_actor spawn_child(self_ptr self, const topic_partition& tp) {
+  auto& st = self->state;
+  auto child = self->spawn<caf::monitored>(partition, tp, st.store, st.offsets,
+                                           st.max_rows_per_request);
+  st.children[tp].handle = child;
+  st.by_addr[child.address()] = tp;
+  return child;
+}
+
+}  // namespace
+
+caf::timespan restart_backoff(int restarts) {
+  auto ms = std::min<int64_t>(10000, 100ll << std::min(std::max(restarts - 1, 0), 7));
+  return std::chrono::milliseconds{ms};
+}
+
+shard_actor::behavior_type shard(self_ptr self, store_actor store, offset_sink_ptr offsets,
+                                 size_t max_rows_per_request) {
+  auto& st = self->state;
+  st.store = std::move(store);
+  st.offsets = std::move(offsets);
+  st.max_rows_per_request = max_rows_per_request;
+  self->set_down_handler([=](const caf::down_msg& dm) {
+    auto& st = self->state;
+    auto i = st.by_addr.find(dm.source);
+    if (i == st.by_addr.end())
+      return;
+    auto tp = i->second;
+    st.by_addr.erase(i);
+    auto c = st.children.find(tp);
+    // Revoked children were forgotten already; a re-assigned partition may have a new child.
+    if (c == st.children.end() || !c->second.handle || c->second.handle.address() != dm.source)
+      return;
+    if (!dm.reason || dm.reason == caf::exit_reason::user_shutdown) {
+      st.children.erase(c);
+      return;
+    }
+    // A crash loses the batches in the child's mailbox: drop what is still on its way and ask
+    // the consumer to re-deliver from the last durable offset.
+    auto& child = c->second;
+    child.handle = nullptr;
+    child.stale_up_to = child.last_generation;
+    ++child.restarts;
+    spdlog::error("shard: partition actor {} crashed ({}); restart #{} after back-off",
+                  to_string(tp), self->system().render(dm.reason), child.restarts);
+    if (st.offsets)
+      st.offsets->rewind(tp);
+    self->delayed_send(self, restart_backoff(child.restarts), atom::restart_v, tp);
+  });
+  // Orderly shutdown: take the children down with the shard.
+  self->set_exit_handler([=](caf::exit_msg& em) {
+    for (auto& kv : self->state.children)
+      if (kv.second.handle)
+        self->send_exit(kv.second.handle, em.reason);
+    self->quit(em.reason);
+  });
+  return {
+    [=](atom::batch, const consumed_batch_ptr& batch) {
+      auto& st = self->state;
+      auto& child = st.children[batch->tp];
+      if (batch->generation <= child.stale_up_to)
+        return;  // polled before the rewind the crash asked for: it will come again
+      child.last_generation = std::max(child.last_generation, batch->generation);
+      auto handle = child.handle ? child.handle : spawn_child(self, batch->tp);
+      self->send(handle, atom::batch_v, batch);
+    },
+    [=](atom::revoke, const topic_partition& tp) {
+      auto& st = self->state;
+      auto c = st.children.find(tp);
+      if (c == st.children.end())
+        return;
+      // The consumer drained this partition's batches before revoking it: the child is idle.
+      if (c->second.handle)
+        self->send_exit(c->second.handle, caf::exit_reason::user_shutdown);
+      st.children.erase(c);
+    },
+    [=](atom::restart, const topic_partition& tp) {
+      auto& st = self->state;
+      auto c = st.children.find(tp);
+      if (c != st.children.end() && !c->second.handle)
+        spawn_child(self, tp);
+    },
+    [=](atom::status) {
+      std::vector<topic_partition> out;
+      for (const auto& kv : self->state.children)
+        if (kv.second.handle)
+          out.push_back(kv.first);
+      return out;
+    },
+  };
+}
+
+}  // namespace rtmon

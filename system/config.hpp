@@ -1,0 +1,81 @@
+// rtmon's configuration: a CAF config (INI file under config/, CLI flags) with environment
+// overrides for what differs per deployment, validated after parsing because CAF silently
+// ignores mistyped INI values (caf-0.17.md §9).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include <caf/actor_system_config.hpp>
+#include <caf/timespan.hpp>
+
+namespace rtmon {
+
+struct kafka_settings {
+  std::string brokers = "127.0.0.1:19092";
+  std::string topic_prefix = "rtmon.";
+  std::string group = "rtmon";
+  int partitions = 4;             // for topics rtmon creates itself
+  int replication_factor = 1;
+  int linger_ms = 5;
+  int message_timeout_ms = 10000;  // < HTTP response deadline: a 503 comes before the client gives up
+  int session_timeout_ms = 10000;
+  size_t max_inflight_bytes = 64u << 20;  // produce budget; beyond it ingest answers 503
+  std::string topic(const std::string& suffix) const { return topic_prefix + suffix; }
+};
+
+struct ingest_limits {
+  size_t max_body_bytes = 1u << 20;
+  size_t max_items = 1000;
+  size_t max_depth = 10;
+  size_t max_string_bytes = 32768;
+  size_t max_fields = 128;
+  int max_past_hours = 24 * 7;  // event timestamps older than this are refused
+  int max_future_minutes = 60;  // ... and newer than this
+  std::vector<std::string> metric_tag_fields{"status_code", "status", "code", "port", "pid"};
+};
+
+struct store_settings {
+  size_t max_rows_per_request = 20000;  // a partition merges queued batches up to this
+  int retention_days = 7;
+  int partitions_ahead_days = 3;
+  int dedup_horizon_hours = 24;  // how far back an event_id is looked up across partitions
+};
+
+struct consumer_settings {
+  size_t max_batch_records = 2000;
+  size_t max_inflight_batches = 4;  // per partition; beyond it the partition is paused
+  size_t queued_max_kbytes = 65536;
+};
+
+class config : public caf::actor_system_config {
+public:
+  kafka_settings kafka;
+  ingest_limits limits;
+  store_settings store;
+  consumer_settings consumer;
+  std::string database_url = "postgresql://rtmon:rtmon@127.0.0.1:55432/rtmon";
+  std::string http_addr = "127.0.0.1:4000";
+  int http_threads = 1;
+  std::vector<std::string> roles{"ingest", "process", "api"};
+  bool migrate_on_start = true;
+  std::string log_level = "info";
+
+  config();
+
+  /// Parses CLI arguments (without the program name and subcommand) and the INI file, then
+  /// applies environment overrides and validates. Returns a readable error or an empty string.
+  std::string load(std::vector<std::string> args);
+
+  bool has_role(const std::string& r) const;
+  /// Host and port of http_addr.
+  std::string http_host() const;
+  uint16_t http_port() const;
+  /// The configuration without secrets (the database password is masked).
+  std::string describe() const;
+};
+
+/// Masks the password of a postgresql:// URL for logs.
+std::string redact_url(const std::string& url);
+
+}  // namespace rtmon

@@ -1,0 +1,312 @@
+#include "system/http/edge.hpp"
+
+#include <boost/beast/http.hpp>
+#include <boost/json.hpp>
+#include <boost/url/parse.hpp>
+#include <spdlog/spdlog.h>
+
+#include "system/ingest/items.hpp"
+
+namespace rtmon::http {
+
+namespace bhttp = boost::beast::http;
+namespace json = boost::json;
+
+namespace {
+
+struct target_parts {
+  std::string path;
+  std::string service;  // ?service=
+  std::string kind;     // ?kind=
+};
+
+target_parts split_target(boost::beast::string_view target) {
+  target_parts out;
+  auto parsed = boost::urls::parse_origin_form({target.data(), target.size()});
+  if (!parsed) {
+    out.path = std::string{target.substr(0, target.find('?'))};
+    return out;
+  }
+  out.path = std::string{parsed->encoded_path()};
+  for (auto p : parsed->params()) {
+    if (p.key == "service")
+      out.service = p.value;
+    else if (p.key == "kind")
+      out.kind = p.value;
+  }
+  return out;
+}
+
+std::string errors_json(const std::vector<ingest::item_error>& errors) {
+  json::array arr;
+  for (const auto& e : errors) {
+    json::object o;
+    if (e.index >= 0)
+      o["index"] = e.index;
+    o["field"] = e.field;
+    o["problem"] = e.problem;
+    arr.push_back(std::move(o));
+  }
+  return json::serialize(json::object{
+    {"error", errors.size() == 1 && errors.front().index < 0 ? errors.front().problem
+                                                             : "validation failed"},
+    {"errors", std::move(arr)}});
+}
+
+std::string error_json(const std::string& message) {
+  return json::serialize(json::object{{"error", message}});
+}
+
+response unavailable(const std::string& why, int retry_after_s, bool keep_alive) {
+  auto res = json_response(503,
+                           json::serialize(json::object{{"error", why},
+                                                        {"retry_after_s", retry_after_s}}),
+                           keep_alive);
+  res.set(bhttp::field::retry_after, std::to_string(retry_after_s));
+  return res;
+}
+
+// The status and body for a finished produce call.
+response produce_response(const kafka::produce_outcome& out, const std::vector<std::string>& ids,
+                          bool keep_alive) {
+  switch (out.status) {
+    case kafka::produce_status::ok: {
+      json::array arr;
+      for (const auto& id : ids)
+        arr.emplace_back(id);
+      return json_response(
+        202, json::serialize(json::object{{"accepted", ids.size()}, {"ids", std::move(arr)}}),
+        keep_alive);
+    }
+    case kafka::produce_status::overloaded:
+      return unavailable("ingest is overloaded: " + out.error, 1, keep_alive);
+    case kafka::produce_status::unavailable:
+      return unavailable("Kafka did not acknowledge the items: " + out.error +
+                           ". Retry with the same event_ids; duplicates are ignored.",
+                         2, keep_alive);
+    case kafka::produce_status::failed:
+      break;
+  }
+  return json_response(500, error_json("Kafka refused the items: " + out.error), keep_alive);
+}
+
+bool media_type_is(const std::string& content_type, std::initializer_list<const char*> types) {
+  auto semi = content_type.find(';');
+  std::string base = content_type.substr(0, semi);
+  while (!base.empty() && base.back() == ' ')
+    base.pop_back();
+  for (auto& c : base)
+    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  for (auto t : types)
+    if (base == t)
+      return true;
+  return false;
+}
+
+}  // namespace
+
+edge::edge(const config& cfg, kafka::producer* producer, health_monitor& health,
+           metrics_registry& metrics)
+  : cfg_(cfg), producer_(producer), health_(health), metrics_(metrics) {
+  metrics_.add_gauge("rtmon_ingest_inflight_requests", "Requests waiting for Kafka acks",
+                     [this] { return static_cast<double>(inflight_.load()); });
+}
+
+void edge::handle(request&& req, respond_fn respond) {
+  auto target = split_target(req.target());
+  auto start = std::chrono::steady_clock::now();
+  auto route = target.path;
+  auto& metrics = metrics_;
+  // Count every answer by route and status.
+  respond = [respond = std::move(respond), route, start, &metrics](response res) {
+    bool known = route == "/logs" || route == "/metrics" || route == "/events" ||
+                 route == "/healthz" || route == "/readyz";
+    auto label = "route=\"" + (known ? route : std::string{"other"}) + "\",code=\"" +
+                 std::to_string(res.result_int()) + "\"";
+    metrics.get_counter("rtmon_http_requests_total", "HTTP requests by route and status", label)
+      .inc();
+    if (known)
+      metrics
+        .get_histogram("rtmon_http_request_seconds", "HTTP request latency",
+                       "route=\"" + route + "\"")
+        .observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+    respond(std::move(res));
+  };
+  bool keep_alive = req.keep_alive();
+  auto method = req.method();
+  auto only = [&](bhttp::verb v, const char* allow) {
+    if (method == v)
+      return true;
+    auto res = json_response(405, error_json("method not allowed; use " + std::string{allow}),
+                             keep_alive);
+    res.set(bhttp::field::allow, allow);
+    respond(std::move(res));
+    return false;
+  };
+  const auto& path = target.path;
+  signal_kind kind;
+  if ((path == "/logs" || path == "/events" || (path == "/metrics" && method == bhttp::verb::post)) &&
+      ingest::parse_kind(path.substr(1), kind)) {
+    if (only(bhttp::verb::post, "POST"))
+      ingest(kind, std::move(req), std::move(respond));
+    return;
+  }
+  if (path == "/metrics") {
+    if (!only(bhttp::verb::get, "GET, POST"))
+      return;
+    auto res = json_response(200, metrics_.render(), keep_alive);
+    res.set(bhttp::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
+    res.prepare_payload();
+    respond(std::move(res));
+    return;
+  }
+  if (path == "/healthz") {
+    if (only(bhttp::verb::get, "GET"))
+      respond(json_response(200, R"({"status":"ok","version":")" RTMON_VERSION "\"}", keep_alive));
+    return;
+  }
+  if (path == "/readyz") {
+    if (only(bhttp::verb::get, "GET"))
+      respond(json_response(health_.ready() ? 200 : 503, health_.json(), keep_alive));
+    return;
+  }
+  respond(json_response(404, error_json("no such endpoint: " + path), keep_alive));
+}
+
+void edge::ingest(signal_kind kind, request&& req, respond_fn respond) {
+  bool keep_alive = req.keep_alive();
+  if (producer_ == nullptr) {
+    respond(json_response(404, error_json("this rtmon process has no ingest role"), keep_alive));
+    return;
+  }
+  // Framing the parser accepted but rtmon does not: compressed bodies are not supported.
+  auto te = std::string{req[bhttp::field::transfer_encoding]};
+  if (!te.empty() && te != "chunked") {
+    respond(json_response(501, error_json("Transfer-Encoding '" + te + "' is not supported"),
+                          false));
+    return;
+  }
+  auto ce = std::string{req[bhttp::field::content_encoding]};
+  if (!ce.empty() && ce != "identity") {
+    respond(json_response(415, error_json("Content-Encoding '" + ce +
+                                          "' is not supported; send uncompressed JSON"),
+                          keep_alive));
+    return;
+  }
+  auto ct = std::string{req[bhttp::field::content_type]};
+  bool ndjson = media_type_is(ct, {"application/x-ndjson", "application/ndjson",
+                                   "application/jsonl", "application/jsonlines"});
+  if (!ndjson && !media_type_is(ct, {"application/json"})) {
+    respond(json_response(
+      415,
+      error_json("Content-Type must be application/json or application/x-ndjson, got '" + ct +
+                 "'"),
+      keep_alive));
+    return;
+  }
+  ingest::request_context ctx;
+  auto target = split_target(req.target());
+  if (!target.service.empty())
+    ctx.default_service = target.service;
+  auto parsed = ingest::parse_body(kind, req.body(), ndjson, cfg_.limits, ctx);
+  static auto& rejected =
+    metrics_.get_counter("rtmon_ingest_rejected_total", "Requests refused by validation");
+  if (!parsed.errors.empty()) {
+    rejected.inc();
+    respond(json_response(parsed.status ? parsed.status : 400, errors_json(parsed.errors),
+                          keep_alive));
+    return;
+  }
+  std::vector<std::string> ids;
+  ids.reserve(parsed.items.size());
+  for (const auto& it : parsed.items)
+    ids.push_back(it.event_id);
+  auto& items_total = metrics_.get_counter("rtmon_ingest_items_total", "Items acknowledged",
+                                           "signal=\"" + to_string(kind) + "\"");
+  ++inflight_;
+  producer_->produce(
+    cfg_.kafka.topic(to_string(kind) + "s"), std::move(parsed.items),
+    [this, ids = std::move(ids), respond = std::move(respond), keep_alive,
+     &items_total](kafka::produce_outcome out) {
+      if (out.status == kafka::produce_status::ok)
+        items_total.inc(ids.size());
+      respond(produce_response(out, ids, keep_alive));
+      --inflight_;
+    });
+}
+
+bool edge::accepts_websocket(const std::string& target) const {
+  return producer_ != nullptr && split_target(target).path == "/ingest";
+}
+
+void edge::handle_frame(const std::string& target, std::string text, ws_send_fn send,
+                        std::function<void()> done) {
+  auto parts = split_target(target);
+  signal_kind default_kind;
+  bool has_default = !parts.kind.empty() && ingest::parse_kind(parts.kind, default_kind);
+  ingest::request_context ctx;
+  if (!parts.service.empty())
+    ctx.default_service = parts.service;
+  auto parsed =
+    ingest::parse_frame(text, has_default ? &default_kind : nullptr, cfg_.limits, ctx);
+  // Echo the client's correlation handle: the ids it sent, by item index.
+  if (!parsed.errors.empty()) {
+    json::object reply{{"status", "error"}, {"code", parsed.status}};
+    reply["errors"] = json::parse(errors_json(parsed.errors)).at("errors");
+    send(json::serialize(reply));
+    done();
+    return;
+  }
+  // One produce call per kind present in the frame; reply once all are acknowledged.
+  struct pending {
+    std::atomic<int> left{0};
+    std::mutex mx;
+    kafka::produce_outcome worst;
+    std::vector<std::string> ids;
+  };
+  auto p = std::make_shared<pending>();
+  std::vector<ingest::item> by_kind[3];
+  for (size_t i = 0; i < parsed.items.size(); ++i) {
+    p->ids.push_back(parsed.items[i].event_id);
+    by_kind[static_cast<int>(parsed.kinds[i])].push_back(std::move(parsed.items[i]));
+  }
+  for (auto& v : by_kind)
+    if (!v.empty())
+      ++p->left;
+  ++inflight_;
+  for (int k = 0; k < 3; ++k) {
+    if (by_kind[k].empty())
+      continue;
+    auto kind = static_cast<signal_kind>(k);
+    producer_->produce(cfg_.kafka.topic(to_string(kind) + "s"), std::move(by_kind[k]),
+                       [this, p, send, done](kafka::produce_outcome out) {
+                         {
+                           std::lock_guard<std::mutex> guard{p->mx};
+                           if (static_cast<int>(out.status) > static_cast<int>(p->worst.status))
+                             p->worst = out;
+                         }
+                         if (--p->left != 0)
+                           return;
+                         json::array ids;
+                         for (auto& id : p->ids)
+                           ids.emplace_back(id);
+                         json::object reply;
+                         if (p->worst.status == kafka::produce_status::ok) {
+                           reply = {{"status", "ok"}, {"accepted", p->ids.size()}};
+                         } else {
+                           bool retry = p->worst.status != kafka::produce_status::failed;
+                           reply = {{"status", "error"},
+                                    {"code", retry ? 503 : 500},
+                                    {"error", p->worst.error}};
+                           if (retry)
+                             reply["retry_after_s"] = 2;
+                         }
+                         reply["ids"] = std::move(ids);
+                         send(json::serialize(reply));
+                         --inflight_;
+                         done();
+                       });
+  }
+}
+
+}  // namespace rtmon::http

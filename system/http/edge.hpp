@@ -1,0 +1,40 @@
+// The HTTP/WebSocket edge: ingest endpoints (POST /logs, /metrics, /events; WebSocket /ingest),
+// health (/healthz, /readyz) and the hub's own metrics (/metrics). Validated items go to Kafka;
+// the client hears 202 only after Kafka acknowledged every item of its request.
+#pragma once
+
+#include <atomic>
+
+#include "system/config.hpp"
+#include "system/health.hpp"
+#include "system/http/server.hpp"
+#include "system/kafka/producer.hpp"
+#include "system/metrics.hpp"
+
+namespace rtmon::http {
+
+class edge : public http_handler {
+public:
+  /// `producer` may be null when this process has no ingest role.
+  edge(const config& cfg, kafka::producer* producer, health_monitor& health,
+       metrics_registry& metrics);
+
+  void handle(request&& req, respond_fn respond) override;
+  bool accepts_websocket(const std::string& target) const override;
+  void handle_frame(const std::string& target, std::string text, ws_send_fn send,
+                    std::function<void()> done) override;
+
+  /// Requests and frames still waiting for Kafka (graceful shutdown waits for zero).
+  size_t inflight() const { return inflight_.load(); }
+
+private:
+  void ingest(signal_kind kind, request&& req, respond_fn respond);
+
+  const config& cfg_;
+  kafka::producer* producer_;
+  health_monitor& health_;
+  metrics_registry& metrics_;
+  std::atomic<size_t> inflight_{0};
+};
+
+}  // namespace rtmon::http

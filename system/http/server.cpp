@@ -1,0 +1,288 @@
+#include "system/http/server.hpp"
+
+#include <deque>
+#include <mutex>
+
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/websocket.hpp>
+#include <spdlog/spdlog.h>
+
+namespace rtmon::http {
+
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+namespace websocket = boost::beast::websocket;
+namespace net = boost::asio;
+using tcp = net::ip::tcp;
+
+response json_response(unsigned status, const std::string& body, bool keep_alive) {
+  response res{static_cast<bhttp::status>(status), 11};
+  res.set(bhttp::field::server, "rtmon");
+  res.set(bhttp::field::content_type, "application/json");
+  res.set(bhttp::field::cache_control, "no-store");
+  res.keep_alive(keep_alive);
+  res.body() = body;
+  res.prepare_payload();
+  return res;
+}
+
+namespace {
+
+// --- WebSocket session -----------------------------------------------------------------------
+
+class ws_session : public std::enable_shared_from_this<ws_session> {
+public:
+  ws_session(tcp::socket&& socket, const server_options& opts, http_handler& handler)
+    : ws_(std::move(socket)), opts_(opts), handler_(handler) {}
+
+  void run(request req) {
+    target_ = std::string{req.target()};
+    ws_.read_message_max(opts_.ws_frame_limit);
+    auto timeouts = websocket::stream_base::timeout::suggested(beast::role_type::server);
+    timeouts.idle_timeout = std::chrono::seconds{opts_.ws_idle_timeout_s};
+    ws_.set_option(timeouts);
+    ws_.set_option(websocket::stream_base::decorator(
+      [](websocket::response_type& res) { res.set(bhttp::field::server, "rtmon"); }));
+    ws_.async_accept(req, beast::bind_front_handler(&ws_session::on_accept, shared_from_this()));
+  }
+
+private:
+  void on_accept(beast::error_code ec) {
+    if (ec)
+      return;
+    read();
+  }
+  void read() {
+    if (inflight_ >= opts_.ws_max_inflight) {
+      reading_paused_ = true;  // backpressure: resume when a frame completes
+      return;
+    }
+    ws_.async_read(buffer_, beast::bind_front_handler(&ws_session::on_read, shared_from_this()));
+  }
+  void on_read(beast::error_code ec, std::size_t) {
+    if (ec) {
+      if (ec == websocket::error::message_too_big)
+        spdlog::debug("ws: frame over {} bytes, closing with 1009", opts_.ws_frame_limit);
+      return;  // Beast already sent the close frame for protocol errors
+    }
+    if (!ws_.got_text()) {
+      buffer_.consume(buffer_.size());
+      send(R"({"status":"error","code":415,"error":"binary frames are not accepted: send JSON text"})");
+      read();
+      return;
+    }
+    auto text = beast::buffers_to_string(buffer_.data());
+    buffer_.consume(buffer_.size());
+    ++inflight_;
+    auto self = shared_from_this();
+    handler_.handle_frame(
+      target_, std::move(text), [self](std::string reply) { self->send(std::move(reply)); },
+      [self] { net::dispatch(self->ws_.get_executor(), [self] { self->frame_done(); }); });
+    read();
+  }
+  void frame_done() {
+    --inflight_;
+    if (reading_paused_) {
+      reading_paused_ = false;
+      read();
+    }
+  }
+  void send(std::string text) {
+    auto self = shared_from_this();
+    net::dispatch(ws_.get_executor(), [self, text = std::move(text)]() mutable {
+      self->queue_.push_back(std::move(text));
+      if (self->queue_.size() == 1)
+        self->write_next();
+    });
+  }
+  void write_next() {
+    ws_.text(true);
+    ws_.async_write(net::buffer(queue_.front()),
+                    beast::bind_front_handler(&ws_session::on_write, shared_from_this()));
+  }
+  void on_write(beast::error_code ec, std::size_t) {
+    if (ec)
+      return;
+    queue_.pop_front();
+    if (!queue_.empty())
+      write_next();
+  }
+
+  websocket::stream<beast::tcp_stream> ws_;
+  const server_options& opts_;
+  http_handler& handler_;
+  beast::flat_buffer buffer_;
+  std::string target_;
+  std::deque<std::string> queue_;
+  size_t inflight_ = 0;
+  bool reading_paused_ = false;
+};
+
+// --- HTTP session ----------------------------------------------------------------------------
+
+class http_session : public std::enable_shared_from_this<http_session> {
+public:
+  http_session(tcp::socket&& socket, const server_options& opts, http_handler& handler)
+    : stream_(std::move(socket)), opts_(opts), handler_(handler) {}
+
+  void run() {
+    net::dispatch(stream_.get_executor(),
+                  beast::bind_front_handler(&http_session::read, shared_from_this()));
+  }
+
+private:
+  void read() {
+    parser_.emplace();
+    parser_->body_limit(opts_.body_limit);
+    parser_->header_limit(static_cast<std::uint32_t>(opts_.header_limit));
+    stream_.expires_after(std::chrono::seconds{opts_.read_timeout_s});
+    bhttp::async_read(stream_, buffer_, *parser_,
+                      beast::bind_front_handler(&http_session::on_read, shared_from_this()));
+  }
+
+  void on_read(beast::error_code ec, std::size_t) {
+    if (ec == bhttp::error::end_of_stream || ec == net::error::eof ||
+        ec == beast::error::timeout || ec == net::error::connection_reset) {
+      close();
+      return;
+    }
+    if (ec) {
+      // Framing errors: answer once, then close (the stream position is unknown).
+      unsigned status = 400;
+      std::string what = "malformed HTTP request: " + ec.message();
+      if (ec == bhttp::error::body_limit) {
+        status = 413;
+        what = "request body larger than " + std::to_string(opts_.body_limit) + " bytes";
+      } else if (ec == bhttp::error::header_limit) {
+        status = 431;
+        what = "request headers larger than " + std::to_string(opts_.header_limit) + " bytes";
+      }
+      write(json_response(status, R"({"error":")" + what + "\"}", false));
+      return;
+    }
+    auto req = parser_->release();
+    if (websocket::is_upgrade(req) && handler_.accepts_websocket(std::string{req.target()})) {
+      stream_.expires_never();
+      std::make_shared<ws_session>(stream_.release_socket(), opts_, handler_)->run(std::move(req));
+      return;
+    }
+    bool keep_alive = req.keep_alive();
+    auto self = shared_from_this();
+    stream_.expires_never();  // the handler bounds its own time (produce timeout)
+    handler_.handle(std::move(req), [self, keep_alive](response res) {
+      res.keep_alive(keep_alive && res.keep_alive());
+      net::post(self->stream_.get_executor(),
+                [self, res = std::move(res)]() mutable { self->write(std::move(res)); });
+    });
+  }
+
+  void write(response res) {
+    res_ = std::make_shared<response>(std::move(res));
+    stream_.expires_after(std::chrono::seconds{opts_.read_timeout_s});
+    bhttp::async_write(stream_, *res_,
+                       beast::bind_front_handler(&http_session::on_write, shared_from_this(),
+                                                 res_->keep_alive()));
+  }
+
+  void on_write(bool keep_alive, beast::error_code ec, std::size_t) {
+    res_.reset();
+    if (ec || !keep_alive) {
+      close();
+      return;
+    }
+    read();
+  }
+
+  void close() {
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+  }
+
+  beast::tcp_stream stream_;
+  const server_options& opts_;
+  http_handler& handler_;
+  beast::flat_buffer buffer_;
+  boost::optional<bhttp::request_parser<bhttp::string_body>> parser_;
+  std::shared_ptr<response> res_;
+};
+
+// --- listener --------------------------------------------------------------------------------
+
+class listener : public std::enable_shared_from_this<listener> {
+public:
+  listener(net::io_context& ioc, tcp::endpoint ep, const server_options& opts,
+           http_handler& handler)
+    : ioc_(ioc), acceptor_(net::make_strand(ioc)), opts_(opts), handler_(handler) {
+    acceptor_.open(ep.protocol());
+    acceptor_.set_option(net::socket_base::reuse_address(true));
+    acceptor_.bind(ep);
+    acceptor_.listen(net::socket_base::max_listen_connections);
+  }
+  uint16_t port() const { return acceptor_.local_endpoint().port(); }
+  void run() { accept(); }
+  void stop() {
+    net::post(acceptor_.get_executor(), [self = shared_from_this()] {
+      beast::error_code ec;
+      self->acceptor_.close(ec);
+    });
+  }
+
+private:
+  void accept() {
+    acceptor_.async_accept(net::make_strand(ioc_),
+                           beast::bind_front_handler(&listener::on_accept, shared_from_this()));
+  }
+  void on_accept(beast::error_code ec, tcp::socket socket) {
+    if (ec == net::error::operation_aborted)
+      return;
+    if (!ec) {
+      beast::error_code ignored;
+      socket.set_option(tcp::no_delay(true), ignored);
+      std::make_shared<http_session>(std::move(socket), opts_, handler_)->run();
+    }
+    accept();
+  }
+
+  net::io_context& ioc_;
+  tcp::acceptor acceptor_;
+  const server_options& opts_;
+  http_handler& handler_;
+};
+
+}  // namespace
+
+server::server(server_options opts, http_handler& handler)
+  : opts_(std::move(opts)), handler_(handler), ioc_(opts_.threads) {}
+
+server::~server() {
+  stop();
+}
+
+void server::start() {
+  auto address = net::ip::make_address(opts_.host);
+  auto l = std::make_shared<listener>(ioc_, tcp::endpoint{address, opts_.port}, opts_, handler_);
+  bound_port_ = l->port();
+  l->run();
+  listener_ = l;
+  for (int i = 0; i < opts_.threads; ++i)
+    threads_.emplace_back([this] { ioc_.run(); });
+}
+
+void server::stop() {
+  if (listener_) {
+    std::static_pointer_cast<listener>(listener_)->stop();
+    listener_.reset();
+  }
+  ioc_.stop();
+  for (auto& t : threads_)
+    if (t.joinable())
+      t.join();
+  threads_.clear();
+}
+
+}  // namespace rtmon::http

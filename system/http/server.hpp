@@ -1,0 +1,72 @@
+// The Boost.Beast listener: HTTP/1.1 sessions (keep-alive, one request at a time, bounded
+// reads with deadlines) and WebSocket sessions, both handing work to an `http_handler` that
+// answers asynchronously. No handler ever blocks an I/O thread.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/string_body.hpp>
+
+namespace rtmon::http {
+
+using request = boost::beast::http::request<boost::beast::http::string_body>;
+using response = boost::beast::http::response<boost::beast::http::string_body>;
+using respond_fn = std::function<void(response)>;
+/// Sends one text frame to a WebSocket client (thread-safe, queued per session).
+using ws_send_fn = std::function<void(std::string)>;
+
+class http_handler {
+public:
+  virtual ~http_handler() = default;
+  /// Answers a request by calling `respond` once, from any thread.
+  virtual void handle(request&& req, respond_fn respond) = 0;
+  /// True if `target` is a WebSocket endpoint.
+  virtual bool accepts_websocket(const std::string& target) const = 0;
+  /// One text frame from a WebSocket client on `target`; `done` is called once the frame's
+  /// reply was queued, which frees a slot of the session's in-flight window.
+  virtual void handle_frame(const std::string& target, std::string text, ws_send_fn send,
+                            std::function<void()> done) = 0;
+};
+
+struct server_options {
+  std::string host = "127.0.0.1";
+  uint16_t port = 4000;
+  int threads = 1;
+  size_t body_limit = 1u << 20;
+  size_t header_limit = 16384;
+  size_t ws_frame_limit = 1u << 20;
+  size_t ws_max_inflight = 64;  // frames being processed per WebSocket session
+  int read_timeout_s = 30;
+  int ws_idle_timeout_s = 120;
+};
+
+class server {
+public:
+  server(server_options opts, http_handler& handler);
+  ~server();
+  /// Binds and starts the I/O threads. Throws if the address cannot be bound.
+  void start();
+  /// The bound port (useful with port 0).
+  uint16_t port() const { return bound_port_; }
+  /// Stops accepting and joins the I/O threads.
+  void stop();
+
+private:
+  server_options opts_;
+  http_handler& handler_;
+  boost::asio::io_context ioc_;
+  std::vector<std::thread> threads_;
+  std::shared_ptr<void> listener_;
+  uint16_t bound_port_ = 0;
+};
+
+/// A JSON error body: {"error": message}.
+response json_response(unsigned status, const std::string& body, bool keep_alive = true);
+
+}  // namespace rtmon::http

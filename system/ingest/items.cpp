@@ -1,0 +1,566 @@
+#include "system/ingest/items.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <cstdio>
+#include <ctime>
+#include <random>
+
+#include <boost/json/serialize.hpp>
+
+#include "system/ingest/json_guard.hpp"
+
+namespace rtmon::ingest {
+
+namespace json = boost::json;
+
+namespace {
+
+constexpr size_t max_errors = 50;
+constexpr size_t max_id_bytes = 128;
+constexpr size_t max_name_bytes = 200;
+constexpr size_t max_item_bytes = 900 * 1024;
+
+struct checker {
+  int64_t index;
+  std::vector<item_error>& errors;
+  bool ok = true;
+  void fail(std::string field, std::string problem) {
+    ok = false;
+    if (errors.size() < max_errors)
+      errors.push_back({index, std::move(field), std::move(problem)});
+  }
+};
+
+bool printable(std::string_view s) {
+  return std::none_of(s.begin(), s.end(),
+                      [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; });
+}
+
+// event_id doubles as an idempotency key in URLs and logs: a conservative alphabet.
+bool valid_id(std::string_view s) {
+  return !s.empty() && s.size() <= max_id_bytes &&
+         std::all_of(s.begin(), s.end(), [](char c) {
+           return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' ||
+                  c == '.' || c == ':';
+         });
+}
+
+const json::value* find(const json::object& o, std::initializer_list<const char*> names,
+                        std::string* which = nullptr) {
+  for (auto n : names)
+    if (auto i = o.find(n); i != o.end()) {
+      if (which)
+        *which = n;
+      return &i->value();
+    }
+  return nullptr;
+}
+
+bool optional_string(checker& c, const json::object& o, std::initializer_list<const char*> names,
+                     size_t max_bytes, std::string& out) {
+  std::string which;
+  auto v = find(o, names, &which);
+  if (v == nullptr)
+    return false;
+  if (!v->is_string()) {
+    c.fail(which, "must be a string");
+    return false;
+  }
+  auto s = v->get_string();
+  if (s.empty() || s.size() > max_bytes) {
+    c.fail(which, "must be 1 to " + std::to_string(max_bytes) + " bytes long");
+    return false;
+  }
+  if (!printable(s)) {
+    c.fail(which, "must not contain control characters");
+    return false;
+  }
+  out.assign(s.data(), s.size());
+  return true;
+}
+
+// Canonical levels; aliases as common loggers spell them.
+bool normalize_level(std::string in, std::string& out) {
+  std::transform(in.begin(), in.end(), in.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  static const std::pair<const char*, const char*> table[] = {
+    {"trace", "trace"},  {"debug", "debug"},    {"info", "info"},       {"information", "info"},
+    {"notice", "info"},  {"warn", "warn"},      {"warning", "warn"},    {"error", "error"},
+    {"err", "error"},    {"fatal", "fatal"},    {"critical", "fatal"},  {"crit", "fatal"},
+    {"alert", "fatal"},  {"emerg", "fatal"},    {"emergency", "fatal"}, {"panic", "fatal"},
+  };
+  for (auto& [alias, canonical] : table)
+    if (in == alias) {
+      out = canonical;
+      return true;
+    }
+  return false;
+}
+
+std::string tag_text(const json::value& v) {
+  if (v.is_string())
+    return std::string{v.get_string()};
+  if (v.is_bool())
+    return v.get_bool() ? "true" : "false";
+  return json::serialize(v);
+}
+
+// Fields every kind shares: event_id, ts, service. Reserved keys never go into attrs or tags.
+bool is_common(std::string_view k) {
+  return k == "event_id" || k == "ts" || k == "timestamp" || k == "service";
+}
+
+}  // namespace
+
+bool normalize(signal_kind kind, const json::object& in, int64_t index,
+               const ingest_limits& limits, const request_context& ctx, item& out,
+               std::vector<item_error>& errors) {
+  checker c{index, errors};
+  if (in.size() > limits.max_fields)
+    c.fail("", "more than " + std::to_string(limits.max_fields) + " fields");
+  json::object payload;
+  // event_id: the client's idempotency key, or a new one.
+  if (auto v = find(in, {"event_id"})) {
+    if (!v->is_string() || !valid_id(v->get_string()))
+      c.fail("event_id", "must be a string of 1 to 128 characters from [A-Za-z0-9._:-]");
+    else
+      out.event_id = std::string{v->get_string()};
+  } else {
+    out.event_id = new_event_id(ctx.now);
+  }
+  // ts: event time, defaulting to the time of receipt.
+  sys_time ts = ctx.now;
+  std::string which;
+  if (auto v = find(in, {"ts", "timestamp"}, &which)) {
+    std::string problem;
+    if (!parse_timestamp(*v, ts, problem)) {
+      c.fail(which, problem);
+    } else if (ts < ctx.now - std::chrono::hours{limits.max_past_hours}) {
+      c.fail(which, "older than the accepted " + std::to_string(limits.max_past_hours) + " h");
+    } else if (ts > ctx.now + std::chrono::minutes{limits.max_future_minutes}) {
+      c.fail(which, "more than " + std::to_string(limits.max_future_minutes) +
+                      " min in the future");
+    }
+  }
+  out.service = ctx.default_service;
+  optional_string(c, in, {"service"}, max_name_bytes, out.service);
+  payload["event_id"] = out.event_id;
+  payload["ts"] = format_timestamp(ts);
+  payload["service"] = out.service;
+
+  auto attrs_from = [&](const json::object& o, std::initializer_list<std::string_view> known) {
+    json::object attrs;
+    if (auto v = find(o, {"attrs"})) {
+      if (!v->is_object())
+        c.fail("attrs", "must be an object");
+      else
+        attrs = v->get_object();
+    }
+    for (auto& kv : o) {
+      auto k = kv.key();
+      if (is_common(k) || k == "attrs" ||
+          std::find(known.begin(), known.end(), k) != known.end())
+        continue;
+      attrs[k] = kv.value();
+    }
+    if (attrs.size() > limits.max_fields)
+      c.fail("attrs", "more than " + std::to_string(limits.max_fields) + " fields");
+    return attrs;
+  };
+
+  switch (kind) {
+    case signal_kind::log: {
+      std::string message, level = "info", host;
+      if (!optional_string(c, in, {"message", "msg"}, limits.max_string_bytes, message) &&
+          find(in, {"message", "msg"}) == nullptr)
+        c.fail("message", "is required (a string; \"msg\" is accepted too)");
+      std::string raw_level;
+      if (optional_string(c, in, {"level", "severity"}, 32, raw_level) &&
+          !normalize_level(raw_level, level))
+        c.fail(find(in, {"level"}) ? "level" : "severity",
+               "unknown level '" + raw_level + "' (trace, debug, info, warn, error, fatal)");
+      payload["level"] = level;
+      payload["message"] = message;
+      if (optional_string(c, in, {"host"}, max_name_bytes, host))
+        payload["host"] = host;
+      payload["attrs"] = attrs_from(in, {"message", "msg", "level", "severity", "host"});
+      break;
+    }
+    case signal_kind::metric: {
+      json::array samples;
+      json::object tags;
+      if (auto v = find(in, {"tags"})) {
+        if (!v->is_object()) {
+          c.fail("tags", "must be an object of strings");
+        } else {
+          for (auto& kv : v->get_object()) {
+            if (kv.value().is_object() || kv.value().is_array() || kv.value().is_null())
+              c.fail("tags." + std::string{kv.key()}, "must be a string, number or boolean");
+            else
+              tags[kv.key()] = tag_text(kv.value());
+          }
+        }
+      }
+      if (auto v = find(in, {"name"})) {  // explicit form: {"name": ..., "value": ...}
+        auto value = find(in, {"value"});
+        if (!v->is_string() || v->get_string().empty() ||
+            v->get_string().size() > max_name_bytes || !printable(v->get_string()))
+          c.fail("name", "must be a metric name of 1 to 200 printable characters");
+        else if (value == nullptr || !value->is_number())
+          c.fail("value", "is required with \"name\" and must be a number");
+        else
+          samples.push_back(json::object{{"name", v->get_string()},
+                                         {"value", value->to_number<double>()}});
+      }
+      const auto& tag_fields = limits.metric_tag_fields;
+      for (auto& kv : in) {
+        auto k = kv.key();
+        if (is_common(k) || k == "tags" || k == "name" || (k == "value" && find(in, {"name"})))
+          continue;
+        const auto& v = kv.value();
+        bool tag_field = std::find(tag_fields.begin(), tag_fields.end(), k) != tag_fields.end();
+        if (v.is_number() && !tag_field) {
+          if (k.size() > max_name_bytes || !printable(k))
+            c.fail(std::string{k}, "metric name too long or not printable");
+          else
+            samples.push_back(json::object{{"name", k}, {"value", v.to_number<double>()}});
+        } else if (v.is_string() || v.is_bool() || v.is_number()) {
+          tags[k] = tag_text(v);
+        } else {
+          c.fail(std::string{k}, "metric fields must be numbers (samples) or strings (tags)");
+        }
+      }
+      if (samples.empty() && c.ok)
+        c.fail("value", "no numeric field: a metric needs \"name\" and \"value\" or at least "
+                        "one numeric field such as \"response_time\": 250");
+      payload["samples"] = std::move(samples);
+      payload["tags"] = std::move(tags);
+      break;
+    }
+    case signal_kind::event: {
+      std::string type;
+      if (!optional_string(c, in, {"type"}, max_name_bytes, type) && find(in, {"type"}) == nullptr)
+        c.fail("type", "is required (a string such as \"deploy\")");
+      payload["type"] = type;
+      payload["attrs"] = attrs_from(in, {"type"});
+      break;
+    }
+  }
+  if (c.ok) {
+    out.payload = json::serialize(payload);
+    // Kafka's default message.max.bytes is about 1 MB: refuse here rather than after acking.
+    if (out.payload.size() > max_item_bytes)
+      c.fail("", "item larger than " + std::to_string(max_item_bytes) + " bytes");
+  }
+  return c.ok;
+}
+
+namespace {
+
+// Unwraps the seed's envelope {"value": {...}}.
+const json::value& unwrap(const json::value& v) {
+  if (v.is_object()) {
+    const auto& o = v.get_object();
+    if (o.size() == 1)
+      if (auto i = o.find("value"); i != o.end() && i->value().is_object())
+        return i->value();
+  }
+  return v;
+}
+
+void add_item(signal_kind kind, const json::value& raw, int64_t index, const ingest_limits& limits,
+              const request_context& ctx, parse_result& r) {
+  const auto& v = unwrap(raw);
+  if (!v.is_object()) {
+    if (r.errors.size() < max_errors)
+      r.errors.push_back({index, "", "each item must be a JSON object"});
+    return;
+  }
+  item it;
+  if (normalize(kind, v.get_object(), index, limits, ctx, it, r.errors))
+    r.items.push_back(std::move(it));
+}
+
+}  // namespace
+
+parse_result parse_body(signal_kind kind, std::string_view body, bool ndjson,
+                        const ingest_limits& limits, const request_context& ctx) {
+  parse_result r;
+  json_limits jl{limits.max_depth, limits.max_string_bytes};
+  auto reject = [&](int status, int64_t index, std::string field, std::string problem) {
+    r.status = status;
+    r.errors.push_back({index, std::move(field), std::move(problem)});
+    r.items.clear();
+    return r;
+  };
+  if (body.find_first_not_of(" \t\r\n") == std::string_view::npos)
+    return reject(400, -1, "", "empty body");
+  if (!ndjson) {
+    json_problem problem;
+    auto v = parse_guarded(body, jl, problem);
+    if (!problem) {
+      if (v.is_array()) {
+        const auto& arr = v.get_array();
+        if (arr.empty())
+          return reject(400, -1, "", "empty batch");
+        if (arr.size() > limits.max_items)
+          return reject(413, -1, "", "batch of " + std::to_string(arr.size()) +
+                                       " items exceeds the limit of " +
+                                       std::to_string(limits.max_items));
+        for (size_t i = 0; i < arr.size(); ++i)
+          add_item(kind, arr[i], static_cast<int64_t>(i), limits, ctx, r);
+      } else {
+        add_item(kind, v, 0, limits, ctx, r);
+      }
+      if (!r.errors.empty()) {
+        r.status = 400;
+        r.items.clear();
+      }
+      return r;
+    }
+    if (!looks_like_ndjson(body))
+      return reject(400, -1, problem.field,
+                    problem.problem + " (at byte " + std::to_string(problem.offset) + ")");
+  }
+  // NDJSON: one item per non-blank line.
+  int64_t index = 0;
+  size_t pos = 0;
+  while (pos < body.size()) {
+    auto end = body.find('\n', pos);
+    if (end == std::string_view::npos)
+      end = body.size();
+    auto line = body.substr(pos, end - pos);
+    pos = end + 1;
+    if (line.find_first_not_of(" \t\r") == std::string_view::npos)
+      continue;
+    if (static_cast<size_t>(index) >= limits.max_items)
+      return reject(413, -1, "", "more than " + std::to_string(limits.max_items) +
+                                   " items in the request");
+    json_problem problem;
+    auto v = parse_guarded(line, jl, problem);
+    if (problem) {
+      if (r.errors.size() < max_errors)
+        r.errors.push_back({index, problem.field, problem.problem});
+    } else {
+      add_item(kind, v, index, limits, ctx, r);
+    }
+    ++index;
+  }
+  if (index == 0)
+    return reject(400, -1, "", "empty body");
+  if (!r.errors.empty()) {
+    r.status = 400;
+    r.items.clear();
+  }
+  return r;
+}
+
+bool parse_kind(std::string_view text, signal_kind& out) {
+  if (text == "log" || text == "logs")
+    out = signal_kind::log;
+  else if (text == "metric" || text == "metrics")
+    out = signal_kind::metric;
+  else if (text == "event" || text == "events")
+    out = signal_kind::event;
+  else
+    return false;
+  return true;
+}
+
+frame_result parse_frame(std::string_view text, const signal_kind* default_kind,
+                         const ingest_limits& limits, const request_context& ctx) {
+  frame_result r;
+  json_problem problem;
+  auto v = parse_guarded(text, {limits.max_depth, limits.max_string_bytes}, problem);
+  if (problem) {
+    r.status = 400;
+    r.errors.push_back({-1, problem.field, problem.problem});
+    return r;
+  }
+  json::array single;
+  const json::array* arr = nullptr;
+  if (v.is_array()) {
+    arr = &v.get_array();
+  } else {
+    single.push_back(std::move(v));
+    arr = &single;
+  }
+  if (arr->empty() || arr->size() > limits.max_items) {
+    r.status = arr->empty() ? 400 : 413;
+    r.errors.push_back({-1, "", arr->empty() ? "empty batch"
+                                              : "more than " + std::to_string(limits.max_items) +
+                                                  " items in the frame"});
+    return r;
+  }
+  for (size_t i = 0; i < arr->size(); ++i) {
+    auto index = static_cast<int64_t>(i);
+    const auto& raw = (*arr)[i];
+    if (!raw.is_object()) {
+      r.errors.push_back({index, "", "each item must be a JSON object"});
+      continue;
+    }
+    json::object obj = raw.get_object();
+    signal_kind kind = default_kind ? *default_kind : signal_kind::log;
+    bool have_kind = default_kind != nullptr;
+    if (auto k = obj.find("kind"); k != obj.end()) {
+      if (!k->value().is_string() || !parse_kind(k->value().get_string(), kind)) {
+        r.errors.push_back({index, "kind", "must be \"log\", \"metric\" or \"event\""});
+        continue;
+      }
+      have_kind = true;
+      obj.erase(k);
+    }
+    if (!have_kind) {
+      r.errors.push_back({index, "kind", "is required (or connect to /ingest?kind=logs)"});
+      continue;
+    }
+    json::value holder{std::move(obj)};
+    const auto& inner = unwrap(holder);
+    if (!inner.is_object()) {
+      r.errors.push_back({index, "", "each item must be a JSON object"});
+      continue;
+    }
+    item it;
+    if (normalize(kind, inner.get_object(), index, limits, ctx, it, r.errors)) {
+      r.kinds.push_back(kind);
+      r.items.push_back(std::move(it));
+    }
+  }
+  if (!r.errors.empty()) {
+    r.status = 400;
+    r.items.clear();
+    r.kinds.clear();
+  }
+  return r;
+}
+
+// --- time -----------------------------------------------------------------------------------
+
+namespace {
+
+// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's days_from_civil).
+int64_t days_from_civil(int64_t y, unsigned m, unsigned d) {
+  y -= m <= 2;
+  const int64_t era = (y >= 0 ? y : y - 399) / 400;
+  const unsigned yoe = static_cast<unsigned>(y - era * 400);
+  const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + static_cast<int64_t>(doe) - 719468;
+}
+
+bool digits(std::string_view s, size_t pos, size_t n, int& out) {
+  if (pos + n > s.size())
+    return false;
+  out = 0;
+  for (size_t i = pos; i < pos + n; ++i) {
+    if (!std::isdigit(static_cast<unsigned char>(s[i])))
+      return false;
+    out = out * 10 + (s[i] - '0');
+  }
+  return true;
+}
+
+bool parse_rfc3339(std::string_view s, sys_time& out) {
+  int y, mo, d, h, mi, sec;
+  if (!digits(s, 0, 4, y) || s.size() < 20 || s[4] != '-' || !digits(s, 5, 2, mo) ||
+      s[7] != '-' || !digits(s, 8, 2, d) || (s[10] != 'T' && s[10] != 't' && s[10] != ' ') ||
+      !digits(s, 11, 2, h) || s[13] != ':' || !digits(s, 14, 2, mi) || s[16] != ':' ||
+      !digits(s, 17, 2, sec))
+    return false;
+  static const int mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  if (mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] || h > 23 || mi > 59 || sec > 60)
+    return false;
+  size_t pos = 19;
+  int64_t nanos = 0;
+  if (pos < s.size() && s[pos] == '.') {
+    ++pos;
+    int64_t scale = 100000000;
+    size_t start = pos;
+    while (pos < s.size() && std::isdigit(static_cast<unsigned char>(s[pos]))) {
+      nanos += (s[pos] - '0') * scale;
+      scale /= 10;
+      ++pos;
+    }
+    if (pos == start)
+      return false;
+  }
+  int64_t offset_min = 0;
+  if (pos < s.size() && (s[pos] == 'Z' || s[pos] == 'z')) {
+    ++pos;
+  } else if (pos < s.size() && (s[pos] == '+' || s[pos] == '-')) {
+    int oh, om;
+    if (!digits(s, pos + 1, 2, oh) || pos + 3 >= s.size() || s[pos + 3] != ':' ||
+        !digits(s, pos + 4, 2, om) || oh > 23 || om > 59)
+      return false;
+    offset_min = (oh * 60 + om) * (s[pos] == '-' ? -1 : 1);
+    pos += 6;
+  } else {
+    return false;  // RFC 3339 requires an offset
+  }
+  if (pos != s.size())
+    return false;
+  int64_t secs = days_from_civil(y, static_cast<unsigned>(mo), static_cast<unsigned>(d)) * 86400 +
+                 h * 3600 + mi * 60 + std::min(sec, 59) - offset_min * 60;
+  out = sys_time{std::chrono::duration_cast<sys_time::duration>(std::chrono::seconds{secs} +
+                                                                std::chrono::nanoseconds{nanos})};
+  return true;
+}
+
+}  // namespace
+
+bool parse_timestamp(const json::value& v, sys_time& out, std::string& problem) {
+  if (v.is_string()) {
+    auto s = v.get_string();
+    if (!parse_rfc3339({s.data(), s.size()}, out)) {
+      problem = "must be an RFC 3339 time such as 2026-11-23T21:51:15.123Z or a Unix epoch number";
+      return false;
+    }
+    return true;
+  }
+  if (v.is_number()) {
+    double x = v.to_number<double>();
+    if (x < 0) {
+      problem = "must not be negative";
+      return false;
+    }
+    // Magnitude picks the unit: seconds until year 5138, then ms, us, ns.
+    double ns = x < 1e11 ? x * 1e9 : x < 1e14 ? x * 1e6 : x < 1e17 ? x * 1e3 : x;
+    out = sys_time{std::chrono::duration_cast<sys_time::duration>(
+      std::chrono::nanoseconds{static_cast<int64_t>(ns)})};
+    return true;
+  }
+  problem = "must be an RFC 3339 string or a Unix epoch number";
+  return false;
+}
+
+std::string format_timestamp(sys_time t) {
+  auto us = std::chrono::duration_cast<std::chrono::microseconds>(t.time_since_epoch()).count();
+  auto secs = static_cast<std::time_t>(us >= 0 ? us / 1000000 : (us - 999999) / 1000000);
+  auto frac = us - static_cast<int64_t>(secs) * 1000000;
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char buf[64];
+  std::snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02d.%06lldZ", tm.tm_year + 1900,
+                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                static_cast<long long>(frac));
+  return buf;
+}
+
+std::string new_event_id(sys_time now) {
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  uint64_t ms = static_cast<uint64_t>(
+    std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count());
+  uint64_t hi = (ms << 16) | 0x7000u | (rng() & 0x0fffu);            // 48-bit time, version 7
+  uint64_t lo = (rng() & 0x3fffffffffffffffull) | 0x8000000000000000ull;  // variant 10
+  char buf[40];
+  std::snprintf(buf, sizeof(buf), "%08llx-%04llx-%04llx-%04llx-%012llx",
+                static_cast<unsigned long long>(hi >> 32),
+                static_cast<unsigned long long>((hi >> 16) & 0xffff),
+                static_cast<unsigned long long>(hi & 0xffff),
+                static_cast<unsigned long long>(lo >> 48),
+                static_cast<unsigned long long>(lo & 0xffffffffffffull));
+  return buf;
+}
+
+}  // namespace rtmon::ingest

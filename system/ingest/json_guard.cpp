@@ -1,0 +1,187 @@
+#include "system/ingest/json_guard.hpp"
+
+#include <cmath>
+#include <cstring>
+
+#include <boost/json/basic_parser_impl.hpp>
+#include <boost/json/value_stack.hpp>
+
+namespace rtmon::ingest {
+
+namespace json = boost::json;
+
+namespace {
+
+constexpr int64_t max_exact_int = int64_t{1} << 53;
+
+/// A basic_parser handler that builds a value like boost::json::parser does, but checks every
+/// string and number on the way. Returning false with an error code stops the parse.
+struct guard_handler {
+  static constexpr std::size_t max_object_size = json::object::max_size();
+  static constexpr std::size_t max_array_size = json::array::max_size();
+  static constexpr std::size_t max_key_size = json::string::max_size();
+  static constexpr std::size_t max_string_size = json::string::max_size();
+
+  json::value_stack st;
+  json_limits limits;
+  std::string problem;
+  std::string last_key;
+  std::string number_text;  // number literals may arrive in parts
+  size_t part_bytes = 0;
+
+  bool fail(json::error_code& ec, std::string what) {
+    problem = std::move(what);
+    ec = json::error::syntax;  // any error stops the parser; `problem` carries the reason
+    return false;
+  }
+  bool check_chars(json::string_view s, json::error_code& ec) {
+    if (std::memchr(s.data(), '\0', s.size()) != nullptr)
+      return fail(ec, "contains a NUL character (\\u0000), which Postgres cannot store");
+    part_bytes += s.size();
+    if (part_bytes > limits.max_string_bytes)
+      return fail(ec, "string longer than " + std::to_string(limits.max_string_bytes) + " bytes");
+    return true;
+  }
+  bool check_integer_text(json::string_view last, json::error_code& ec) {
+    number_text.append(last.data(), last.size());
+    bool integral = number_text.find_first_of(".eE") == std::string::npos;
+    number_text.clear();
+    if (integral)
+      return fail(ec, "integer beyond 2^53 would lose precision; send it as a string");
+    return true;
+  }
+
+  bool on_document_begin(json::error_code&) { return true; }
+  bool on_document_end(json::error_code&) { return true; }
+  bool on_object_begin(json::error_code&) { return true; }
+  bool on_object_end(std::size_t n, json::error_code&) {
+    st.push_object(n);
+    return true;
+  }
+  bool on_array_begin(json::error_code&) { return true; }
+  bool on_array_end(std::size_t n, json::error_code&) {
+    st.push_array(n);
+    return true;
+  }
+  bool on_key_part(json::string_view s, std::size_t, json::error_code& ec) {
+    if (!check_chars(s, ec))
+      return false;
+    st.push_chars(s);
+    return true;
+  }
+  bool on_key(json::string_view s, std::size_t, json::error_code& ec) {
+    if (!check_chars(s, ec))
+      return false;
+    part_bytes = 0;
+    st.push_key(s);
+    // value_stack concatenated earlier parts; remember the whole key for error messages.
+    last_key.assign(s.data(), s.size());
+    return true;
+  }
+  bool on_string_part(json::string_view s, std::size_t, json::error_code& ec) {
+    if (!check_chars(s, ec))
+      return false;
+    st.push_chars(s);
+    return true;
+  }
+  bool on_string(json::string_view s, std::size_t, json::error_code& ec) {
+    if (!check_chars(s, ec))
+      return false;
+    part_bytes = 0;
+    st.push_string(s);
+    return true;
+  }
+  bool on_number_part(json::string_view s, json::error_code&) {
+    number_text.append(s.data(), s.size());
+    return true;
+  }
+  bool on_int64(int64_t i, json::string_view, json::error_code& ec) {
+    number_text.clear();
+    if (i > max_exact_int || i < -max_exact_int)
+      return fail(ec, "integer beyond 2^53 would lose precision; send it as a string");
+    st.push_int64(i);
+    return true;
+  }
+  bool on_uint64(uint64_t u, json::string_view, json::error_code& ec) {
+    number_text.clear();
+    if (u > static_cast<uint64_t>(max_exact_int))
+      return fail(ec, "integer beyond 2^53 would lose precision; send it as a string");
+    st.push_uint64(u);
+    return true;
+  }
+  bool on_double(double d, json::string_view s, json::error_code& ec) {
+    if (!std::isfinite(d)) {
+      number_text.clear();
+      return fail(ec, "number out of range (not finite), which Postgres cannot store");
+    }
+    // Boost.JSON turns integer literals that overflow 64 bits into doubles: catch those too.
+    if (std::fabs(d) > static_cast<double>(max_exact_int) && !check_integer_text(s, ec))
+      return false;
+    number_text.clear();
+    st.push_double(d);
+    return true;
+  }
+  bool on_bool(bool b, json::error_code&) {
+    st.push_bool(b);
+    return true;
+  }
+  bool on_null(json::error_code&) {
+    st.push_null();
+    return true;
+  }
+  bool on_comment_part(json::string_view, json::error_code&) { return true; }
+  bool on_comment(json::string_view, json::error_code&) { return true; }
+};
+
+json::parse_options options_for(const json_limits& limits) {
+  json::parse_options opt;
+  opt.max_depth = limits.max_depth;
+  return opt;
+}
+
+}  // namespace
+
+json::value parse_guarded(std::string_view text, const json_limits& limits,
+                          json_problem& problem) {
+  json::basic_parser<guard_handler> p{options_for(limits)};
+  p.handler().limits = limits;
+  p.handler().st.reset();
+  json::error_code ec;
+  auto n = p.write_some(false, text.data(), text.size(), ec);
+  if (!ec && n < text.size()) {
+    // Trailing characters after the value (whitespace is consumed by the parser).
+    problem = {n, "", "unexpected data after the JSON value"};
+    return nullptr;
+  }
+  if (ec) {
+    auto& h = p.handler();
+    std::string why = h.problem;
+    if (why.empty()) {
+      if (ec == json::error::too_deep)
+        why = "nesting deeper than " + std::to_string(limits.max_depth) + " levels";
+      else if (ec == json::error::incomplete)
+        why = "truncated JSON";
+      else
+        why = "malformed JSON: " + ec.message();
+    }
+    problem = {n, h.last_key, why};
+    return nullptr;
+  }
+  return p.handler().st.release();
+}
+
+bool looks_like_ndjson(std::string_view text) {
+  // Cheap check: a newline followed by '{' or '[' after the first non-blank line.
+  auto nl = text.find('\n');
+  while (nl != std::string_view::npos) {
+    auto rest = text.find_first_not_of(" \t\r\n", nl);
+    if (rest == std::string_view::npos)
+      return false;
+    if (text[rest] == '{' || text[rest] == '[')
+      return true;
+    nl = text.find('\n', rest);
+  }
+  return false;
+}
+
+}  // namespace rtmon::ingest

@@ -1,0 +1,33 @@
+// Parses JSON with Boost.JSON and refuses, during the parse, what Postgres would refuse later or
+// what would silently change meaning: NUL characters, non-finite numbers (1e400), integers
+// beyond 2^53 (they would become lossy doubles), overlong strings and excessive nesting.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include <boost/json/value.hpp>
+
+namespace rtmon::ingest {
+
+struct json_limits {
+  size_t max_depth = 10;
+  size_t max_string_bytes = 32768;
+};
+
+struct json_problem {
+  size_t offset = 0;  // byte offset in the parsed text
+  std::string field;  // the key being read when the problem was found ("" at top level)
+  std::string problem;
+  explicit operator bool() const { return !problem.empty(); }
+};
+
+/// Parses exactly one JSON value (surrounding whitespace allowed). On failure `problem` says why.
+boost::json::value parse_guarded(std::string_view text, const json_limits& limits,
+                                 json_problem& problem);
+
+/// True if `text` holds one JSON text followed only by whitespace and then more text, i.e. the
+/// caller should try NDJSON (one value per line).
+bool looks_like_ndjson(std::string_view text);
+
+}  // namespace rtmon::ingest

@@ -1,0 +1,93 @@
+// The Kafka consumer adapter: one poll thread in consumer group `rtmon`, subscribed to the raw
+// topics. It batches polled records per partition and hands them to the SHARD, at most
+// `max_inflight_batches` per partition (beyond that the partition is paused and later re-read
+// from the first record not handed over, so memory stays bounded). Offsets are stored only
+// when the partition actor reports the rows durable (enable.auto.offset.store=false).
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include <caf/actor_system.hpp>
+
+#include "messages/actors.hpp"
+#include "messages/offsets.hpp"
+#include "system/config.hpp"
+#include "system/metrics.hpp"
+
+struct rd_kafka_s;
+struct rd_kafka_topic_partition_list_s;
+
+namespace rtmon::kafka {
+
+class consumer : public offset_sink {
+public:
+  consumer(const config& cfg, metrics_registry& metrics);
+  ~consumer() override;
+
+  /// Subscribes and starts the poll thread, handing batches to `shard`.
+  void start(shard_actor shard);
+  /// Leaves the group: revoked partitions flush (bounded wait), offsets are committed.
+  void stop();
+
+  // offset_sink, called from actor threads
+  void durable(const topic_partition& tp, uint64_t gen, int64_t next, size_t batches) override;
+  void rewind(const topic_partition& tp) override;
+
+  /// The librdkafka rebalance callback lands here (poll thread).
+  void on_rebalance(int err, rd_kafka_topic_partition_list_s* parts);
+
+private:
+  struct part_state {
+    signal_kind kind = signal_kind::log;
+    uint64_t generation = 0;
+    size_t inflight = 0;         // batches handed to the shard, not yet durable
+    int64_t durable = -1;        // next offset after the last durable row
+    int64_t first_seen = -1;     // first offset polled in this assignment (rewind target)
+    int64_t resume_at = -1;      // paused: re-read from here
+    std::vector<kafka_record> pending;
+    std::chrono::steady_clock::time_point pending_since;
+  };
+  struct mark {
+    topic_partition tp;
+    uint64_t gen;
+    int64_t next;
+    size_t batches;
+  };
+
+  void loop();
+  void take(const topic_partition& tp, int64_t offset, std::string key, std::string payload);
+  void dispatch(const topic_partition& tp, part_state& p);
+  void dispatch_due(bool force);
+  void drain_control();
+  void apply(const mark& m);
+  void pause(const topic_partition& tp, part_state& p);
+  void seek_and_resume(const topic_partition& tp, part_state& p, int64_t offset);
+  void revoke_all(rd_kafka_topic_partition_list_s* parts);
+
+  shard_actor shard_;
+  const config& cfg_;
+  metrics_registry& metrics_;
+  rd_kafka_s* rk_ = nullptr;
+  std::thread thread_;
+  std::atomic<bool> stop_{false};
+  std::map<topic_partition, part_state> parts_;  // poll thread only
+  uint64_t next_generation_ = 1;
+  // Reports from actors, applied by the poll thread.
+  std::mutex mx_;
+  std::condition_variable cv_;
+  std::vector<mark> marks_;
+  std::vector<topic_partition> rewinds_;
+  std::atomic<size_t> assigned_{0};
+};
+
+/// Creates the topics if missing (exact partition count), treating "already exists" as success.
+void ensure_topics(const kafka_settings& settings, const std::vector<std::string>& topics,
+                   int timeout_ms);
+
+}  // namespace rtmon::kafka

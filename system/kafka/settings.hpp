@@ -1,0 +1,44 @@
+// A small RAII helper for librdkafka configuration objects: set() throws with the property name
+// and librdkafka's message, so misconfiguration fails loudly at start.
+#pragma once
+
+#include <stdexcept>
+#include <string>
+
+#include <librdkafka/rdkafka.h>
+
+namespace rtmon::kafka {
+
+class config_builder {
+public:
+  config_builder() : conf_(rd_kafka_conf_new()) {}
+  ~config_builder() {
+    if (conf_ != nullptr)
+      rd_kafka_conf_destroy(conf_);
+  }
+  config_builder(const config_builder&) = delete;
+  config_builder& operator=(const config_builder&) = delete;
+
+  void set(const std::string& key, const std::string& value) {
+    char err[512];
+    if (rd_kafka_conf_set(conf_, key.c_str(), value.c_str(), err, sizeof(err)) !=
+        RD_KAFKA_CONF_OK)
+      throw std::runtime_error("kafka config " + key + ": " + err);
+  }
+  rd_kafka_conf_t* get() { return conf_; }
+
+  /// Creates the client; the configuration object then belongs to it.
+  rd_kafka_t* create(rd_kafka_type_t type) {
+    char err[512];
+    auto rk = rd_kafka_new(type, conf_, err, sizeof(err));
+    if (rk == nullptr)
+      throw std::runtime_error(std::string{"kafka client: "} + err);
+    conf_ = nullptr;
+    return rk;
+  }
+
+private:
+  rd_kafka_conf_t* conf_;
+};
+
+}  // namespace rtmon::kafka

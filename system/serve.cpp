@@ -1,0 +1,166 @@
+#include "system/serve.hpp"
+
+#include <csignal>
+#include <cstdio>
+#include <thread>
+
+#include <caf/all.hpp>
+#include <spdlog/spdlog.h>
+
+#include "actors/shard/shard.hpp"
+#include "actors/store/store.hpp"
+#include "system/guardian.hpp"
+#include "system/health.hpp"
+#include "system/http/edge.hpp"
+#include "system/http/server.hpp"
+#include "system/kafka/consumer.hpp"
+#include "system/kafka/producer.hpp"
+#include "system/pg/migrations.hpp"
+#include "system/pg/writer.hpp"
+
+namespace rtmon {
+
+namespace {
+
+using clock = std::chrono::steady_clock;
+
+template <class F>
+void with_retry(const char* what, int timeout_s, F&& f) {
+  auto deadline = clock::now() + std::chrono::seconds{timeout_s};
+  for (int attempt = 1;; ++attempt) {
+    try {
+      f();
+      return;
+    } catch (const std::exception& e) {
+      if (clock::now() >= deadline)
+        throw std::runtime_error(std::string{what} + ": " + e.what());
+      if (attempt == 1 || attempt % 10 == 0)
+        spdlog::warn("{}: {} (retrying for up to {} s)", what, e.what(), timeout_s);
+      std::this_thread::sleep_for(std::chrono::milliseconds{500});
+    }
+  }
+}
+
+}  // namespace
+
+void migrate_with_retry(const std::string& url, int timeout_s) {
+  with_retry("migrate", timeout_s, [&] {
+    auto report = pg::migrate(url);
+    spdlog::info("migrate: schema at version {} ({} applied now)", report.current,
+                 report.applied.size());
+  });
+}
+
+int migrate_command(const config& cfg) {
+  try {
+    auto report = pg::migrate(cfg.database_url);
+    for (auto v : report.applied)
+      std::printf("applied %03d\n", v);
+    std::printf("schema at version %d\n", report.current);
+    return 0;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "rtmon migrate: %s\n", e.what());
+    return 1;
+  }
+}
+
+int serve(config& cfg) {
+  // Signals are taken by sigwait below; every thread started from here inherits the mask.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  spdlog::info("rtmon {} starting: {}", RTMON_VERSION, cfg.describe());
+  bool process = cfg.has_role("process");
+  bool ingest = cfg.has_role("ingest");
+  try {
+    if (cfg.migrate_on_start)
+      migrate_with_retry(cfg.database_url, 60);
+    std::vector<std::string> topics;
+    for (auto k : {"logs", "metrics", "events"})
+      topics.push_back(cfg.kafka.topic(k));
+    with_retry("kafka topics", 60, [&] { kafka::ensure_topics(cfg.kafka, topics, 10000); });
+  } catch (const std::exception& e) {
+    spdlog::critical("{}", e.what());
+    return 1;
+  }
+
+  metrics_registry metrics;
+  caf::actor_system sys{cfg};
+  std::shared_ptr<kafka::consumer> consumer;
+  caf::actor root;
+  if (process) {
+    auto writer = std::make_shared<pg::writer>(cfg.database_url, cfg.store);
+    try {
+      writer->maintain();  // today's partitions exist before the first row arrives
+    } catch (const std::exception& e) {
+      spdlog::critical("store: {}", e.what());
+      return 1;
+    }
+    auto st = sys.spawn<caf::detached>(store, writer, &metrics);
+    consumer = std::make_shared<kafka::consumer>(cfg, metrics);
+    auto sh = sys.spawn(shard, store_actor{st}, offset_sink_ptr{consumer},
+                        cfg.store.max_rows_per_request);
+    root = sys.spawn(guardian,
+                     std::vector<std::pair<std::string, caf::actor>>{
+                       {"store", caf::actor_cast<caf::actor>(st)},
+                       {"shard", caf::actor_cast<caf::actor>(sh)}},
+                     [](const std::string&) { kill(getpid(), SIGTERM); });
+    consumer->start(sh);
+  }
+  std::unique_ptr<kafka::producer> producer;
+  if (ingest)
+    producer = std::make_unique<kafka::producer>(cfg.kafka, metrics);
+  std::function<bool()> kafka_probe;
+  if (producer)
+    kafka_probe = [p = producer.get()] { return p->probe(2000); };
+  health_monitor health{kafka_probe, process || cfg.has_role("api") ? cfg.database_url : ""};
+  health.check_now();
+  health.start();
+
+  http::edge edge{cfg, producer.get(), health, metrics};
+  http::server_options opts;
+  opts.host = cfg.http_host();
+  opts.port = cfg.http_port();
+  opts.threads = cfg.http_threads;
+  opts.body_limit = cfg.limits.max_body_bytes;
+  opts.ws_frame_limit = cfg.limits.max_body_bytes;
+  http::server server{opts, edge};
+  try {
+    server.start();
+  } catch (const std::exception& e) {
+    spdlog::critical("http: cannot listen on {}: {}", cfg.http_addr, e.what());
+    if (consumer)
+      consumer->stop();
+    if (root)
+      caf::anon_send_exit(root, caf::exit_reason::user_shutdown);
+    return 1;
+  }
+  spdlog::info("rtmon ready: send data to http://{}:{}/logs, /metrics, /events "
+               "(WebSocket ws://{}:{}/ingest); health at /readyz",
+               opts.host, server.port(), opts.host, server.port());
+
+  int sig = 0;
+  sigwait(&signals, &sig);
+  spdlog::info("rtmon: signal {}, shutting down", sig);
+  // 1. Let requests already handed to Kafka finish (their clients are waiting for the ack).
+  auto deadline = clock::now() + std::chrono::milliseconds{cfg.kafka.message_timeout_ms + 1000};
+  while (edge.inflight() > 0 && clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds{10});
+  server.stop();
+  if (producer)
+    producer->shutdown(5000);
+  health.stop();
+  // 2. Leave the consumer group: in-flight rows become durable, offsets are committed.
+  if (consumer)
+    consumer->stop();
+  if (root)
+    caf::anon_send_exit(root, caf::exit_reason::user_shutdown);
+  sys.await_all_actors_done();
+  spdlog::info("rtmon: stopped");
+  return 0;
+}
+
+}  // namespace rtmon
