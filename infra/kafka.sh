@@ -23,6 +23,7 @@ KAFKA_VERSION=4.1.2 # keep in sync with infra/kafka/pom.xml
 KAFKA_PORT="${KAFKA_PORT:-19092}"
 KAFKA_CONTROLLER_PORT="${KAFKA_CONTROLLER_PORT:-19093}"
 KAFKA_DIR="${KAFKA_DIR:-$STATE_DIR/kafka}"
+[[ "$KAFKA_DIR" == /* ]] || KAFKA_DIR="$PWD/$KAFKA_DIR"
 KAFKA_HEAP="${KAFKA_HEAP:-512m}"
 KAFKA_LOG_LEVEL="${KAFKA_LOG_LEVEL:-INFO}"
 KAFKA_JVM_OPTS="${KAFKA_JVM_OPTS:-}"
@@ -61,16 +62,23 @@ broker_pid() {
   printf '%s\n' "$pid"
 }
 
-kcat_ok() { timeout 15 kcat -L -b "$BOOTSTRAP" -m 5 >/dev/null 2>&1; }
-
 port_in_use() { timeout 2 bash -c "exec 3<>/dev/tcp/127.0.0.1/$1" 2>/dev/null; }
+
+# Ready = a real metadata round trip. The cheap TCP probe first keeps each attempt short while the
+# listener is not up yet (kcat alone would spend its whole -m timeout retrying).
+kcat_ok() { port_in_use "$KAFKA_PORT" && timeout 15 kcat -L -b "$BOOTSTRAP" -m 5 >/dev/null 2>&1; }
+
+# The JVM is gone and its listeners are closed (a SIGKILLed JVM can look like a zombie while its
+# other threads, and so its sockets, are still being torn down).
+broker_gone() { pid_gone "$1" && ! port_in_use "$KAFKA_PORT" && ! port_in_use "$KAFKA_CONTROLLER_PORT"; }
 
 # Escape a value for the right-hand side of a sed s||| command.
 sed_escape() { printf '%s' "$1" | sed -e 's/[\\|&]/\\&/g'; }
 
+# cmd_install [quiet]
 cmd_install() {
   if libs_installed; then
-    log "kafka $KAFKA_VERSION jars already installed in $KAFKA_LIBS"
+    [[ -n "${1:-}" ]] || log "kafka $KAFKA_VERSION jars already installed in $KAFKA_LIBS"
     return 0
   fi
   need_cmd java mvn flock
@@ -195,7 +203,7 @@ cmd_start() {
     fi
   done
 
-  cmd_install
+  cmd_install quiet
   render_config
   format_storage
 
@@ -239,10 +247,11 @@ cmd_start() {
 stop_pid() {
   local pid="$1"
   kill -TERM "$pid" 2>/dev/null || return 0
-  if ! wait_for "kafka (pid $pid) to stop" "$KAFKA_STOP_TIMEOUT" pid_gone "$pid"; then
+  kill -CONT "$pid" 2>/dev/null || true # in case a test left it SIGSTOPped
+  if ! wait_for "kafka (pid $pid) to stop" "$KAFKA_STOP_TIMEOUT" broker_gone "$pid"; then
     log "kafka did not stop within ${KAFKA_STOP_TIMEOUT}s; sending SIGKILL"
     kill -KILL "$pid" 2>/dev/null || true
-    wait_for "kafka (pid $pid) to exit" 10 pid_gone "$pid" || die "kafka (pid $pid) survived SIGKILL"
+    wait_for "kafka (pid $pid) to exit" 10 broker_gone "$pid" || die "kafka (pid $pid) survived SIGKILL"
   fi
 }
 
@@ -271,7 +280,7 @@ cmd_kill() {
   fi
   log "killing kafka (pid $pid) with SIGKILL"
   kill -KILL "$pid" 2>/dev/null || true
-  wait_for "kafka (pid $pid) to exit" 10 pid_gone "$pid" || die "kafka (pid $pid) survived SIGKILL"
+  wait_for "kafka (pid $pid) to exit" 10 broker_gone "$pid" || die "kafka (pid $pid) survived SIGKILL"
   rm -f "$PID_FILE"
 }
 

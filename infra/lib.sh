@@ -13,6 +13,7 @@
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
 STATE_DIR="${RTMON_STATE_DIR:-$ROOT/.rtmon}"
+[[ "$STATE_DIR" == /* ]] || STATE_DIR="$PWD/$STATE_DIR"
 export ROOT STATE_DIR
 
 log() { printf '[rtmon] %s\n' "$*" >&2; }

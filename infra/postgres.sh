@@ -23,6 +23,7 @@ PG_VERSION=15
 PG_BIN="/usr/lib/postgresql/$PG_VERSION/bin"
 PG_PORT="${PG_PORT:-55432}"
 PG_DIR="${PG_DIR:-$STATE_DIR/postgres}"
+[[ "$PG_DIR" == /* ]] || PG_DIR="$PWD/$PG_DIR"
 PG_START_TIMEOUT="${PG_START_TIMEOUT:-60}"
 PG_DATA="$PG_DIR/data"
 PG_RUN="$PG_DIR/run"

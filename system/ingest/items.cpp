@@ -415,7 +415,7 @@ frame_result parse_frame(std::string_view text, const signal_kind* default_kind,
       r.errors.push_back({index, "kind", "is required (or connect to /ingest?kind=logs)"});
       continue;
     }
-    json::value holder{std::move(obj)};
+    json::value holder(std::move(obj));  // not braces: that would make an array
     const auto& inner = unwrap(holder);
     if (!inner.is_object()) {
       r.errors.push_back({index, "", "each item must be a JSON object"});

@@ -104,9 +104,10 @@ on_term() {
 }
 trap on_term TERM
 
-# Watchdog: bound the whole run.
+# Watchdog: bound the whole run (1 s sleeps, so killing it leaves no long-lived sleep behind).
 (
-  sleep "$TIMEOUT_S"
+  deadline=$((T0 + TIMEOUT_S))
+  while (($(date +%s) < deadline)); do sleep 1; done
   kill -TERM $$ 2>/dev/null
 ) </dev/null >/dev/null 2>&1 &
 WATCHDOG=$!
