@@ -14,7 +14,7 @@ namespace rtmon {
 /// Offsets are only ever reported here after the rows before them are committed in Postgres,
 /// so the consumer never stores an offset past an unpersisted row.
 class offset_sink {
-public:
+ public:
   virtual ~offset_sink() = default;
   /// `batches` batches of `tp` (generation `gen`) are durable; consumption may resume at `next`.
   virtual void durable(const topic_partition& tp, uint64_t gen, int64_t next, size_t batches) = 0;

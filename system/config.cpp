@@ -10,42 +10,42 @@ namespace rtmon {
 
 config::config() {
   opt_group{custom_options_, "rtmon"}
-    .add(roles, "roles", "roles of this process: ingest, process, api")
-    .add(migrate_on_start, "migrate-on-start", "apply pending migrations when serving")
-    .add(log_level, "log-level", "trace, debug, info, warn, error");
+      .add(roles, "roles", "roles of this process: ingest, process, api")
+      .add(migrate_on_start, "migrate-on-start", "apply pending migrations when serving")
+      .add(log_level, "log-level", "trace, debug, info, warn, error");
   opt_group{custom_options_, "kafka"}
-    .add(kafka.brokers, "brokers", "bootstrap servers (env RTMON_KAFKA_BROKERS)")
-    .add(kafka.topic_prefix, "topic-prefix", "prefix of rtmon's topics")
-    .add(kafka.group, "group", "consumer group of the process role")
-    .add(kafka.partitions, "partitions", "partitions of topics rtmon creates")
-    .add(kafka.replication_factor, "replication-factor", "replication of topics rtmon creates")
-    .add(kafka.linger_ms, "linger-ms", "producer linger.ms")
-    .add(kafka.message_timeout_ms, "message-timeout-ms", "producer message.timeout.ms")
-    .add(kafka.session_timeout_ms, "session-timeout-ms", "consumer session.timeout.ms")
-    .add(kafka.max_inflight_bytes, "max-inflight-bytes", "bytes produced but not yet acked");
-  opt_group{custom_options_, "database"}
-    .add(database_url, "url", "libpq URL (env RTMON_DATABASE_URL)");
+      .add(kafka.brokers, "brokers", "bootstrap servers (env RTMON_KAFKA_BROKERS)")
+      .add(kafka.topic_prefix, "topic-prefix", "prefix of rtmon's topics")
+      .add(kafka.group, "group", "consumer group of the process role")
+      .add(kafka.partitions, "partitions", "partitions of topics rtmon creates")
+      .add(kafka.replication_factor, "replication-factor", "replication of topics rtmon creates")
+      .add(kafka.linger_ms, "linger-ms", "producer linger.ms")
+      .add(kafka.message_timeout_ms, "message-timeout-ms", "producer message.timeout.ms")
+      .add(kafka.session_timeout_ms, "session-timeout-ms", "consumer session.timeout.ms")
+      .add(kafka.max_inflight_bytes, "max-inflight-bytes", "bytes produced but not yet acked");
+  opt_group{custom_options_, "database"}.add(database_url, "url",
+                                             "libpq URL (env RTMON_DATABASE_URL)");
   opt_group{custom_options_, "http"}
-    .add(http_addr, "addr", "listen address host:port (env RTMON_HTTP_ADDR)")
-    .add(http_threads, "threads", "I/O threads of the HTTP/WebSocket edge");
+      .add(http_addr, "addr", "listen address host:port (env RTMON_HTTP_ADDR)")
+      .add(http_threads, "threads", "I/O threads of the HTTP/WebSocket edge");
   opt_group{custom_options_, "limits"}
-    .add(limits.max_body_bytes, "max-body-bytes", "largest request body")
-    .add(limits.max_items, "max-items", "most items per request")
-    .add(limits.max_depth, "max-depth", "deepest JSON nesting")
-    .add(limits.max_string_bytes, "max-string-bytes", "longest JSON string or key")
-    .add(limits.max_fields, "max-fields", "most fields per item")
-    .add(limits.max_past_hours, "max-past-hours", "oldest accepted event time")
-    .add(limits.max_future_minutes, "max-future-minutes", "newest accepted event time")
-    .add(limits.metric_tag_fields, "metric-tag-fields", "numeric metric fields kept as tags");
+      .add(limits.max_body_bytes, "max-body-bytes", "largest request body")
+      .add(limits.max_items, "max-items", "most items per request")
+      .add(limits.max_depth, "max-depth", "deepest JSON nesting")
+      .add(limits.max_string_bytes, "max-string-bytes", "longest JSON string or key")
+      .add(limits.max_fields, "max-fields", "most fields per item")
+      .add(limits.max_past_hours, "max-past-hours", "oldest accepted event time")
+      .add(limits.max_future_minutes, "max-future-minutes", "newest accepted event time")
+      .add(limits.metric_tag_fields, "metric-tag-fields", "numeric metric fields kept as tags");
   opt_group{custom_options_, "store"}
-    .add(store.max_rows_per_request, "max-rows-per-request", "rows per store transaction")
-    .add(store.retention_days, "retention-days", "days of raw rows kept")
-    .add(store.partitions_ahead_days, "partitions-ahead-days", "day partitions created ahead")
-    .add(store.dedup_horizon_hours, "dedup-horizon-hours", "event_id lookup horizon");
+      .add(store.max_rows_per_request, "max-rows-per-request", "rows per store transaction")
+      .add(store.retention_days, "retention-days", "days of raw rows kept")
+      .add(store.partitions_ahead_days, "partitions-ahead-days", "day partitions created ahead")
+      .add(store.dedup_horizon_hours, "dedup-horizon-hours", "event_id lookup horizon");
   opt_group{custom_options_, "consumer"}
-    .add(consumer.max_batch_records, "max-batch-records", "records per partition batch")
-    .add(consumer.max_inflight_batches, "max-inflight-batches", "batches per partition")
-    .add(consumer.queued_max_kbytes, "queued-max-kbytes", "consumer prefetch budget");
+      .add(consumer.max_batch_records, "max-batch-records", "records per partition batch")
+      .add(consumer.max_inflight_batches, "max-inflight-batches", "batches per partition")
+      .add(consumer.queued_max_kbytes, "queued-max-kbytes", "consumer prefetch budget");
 }
 
 namespace {
@@ -62,8 +62,7 @@ std::vector<std::string> split(const std::string& s, char sep) {
   std::vector<std::string> out;
   std::stringstream in{s};
   for (std::string part; std::getline(in, part, sep);)
-    if (!part.empty())
-      out.push_back(part);
+    if (!part.empty()) out.push_back(part);
   return out;
 }
 
@@ -72,53 +71,42 @@ std::vector<std::string> split(const std::string& s, char sep) {
 std::string config::load(std::vector<std::string> args) {
   // config/rtmon.ini relative to the working directory unless --config-file says otherwise.
   const char* ini = "config/rtmon.ini";
-  if (auto err = parse(std::move(args), ini))
-    return render(err);
+  if (auto err = parse(std::move(args), ini)) return render(err);
   env("RTMON_KAFKA_BROKERS", kafka.brokers);
   env("RTMON_DATABASE_URL", database_url);
   env("RTMON_HTTP_ADDR", http_addr);
   env("RTMON_LOG_LEVEL", log_level);
   std::string v;
-  if (env("RTMON_ROLES", v))
-    roles = split(v, ',');
+  if (env("RTMON_ROLES", v)) roles = split(v, ',');
   if (env("RTMON_DATABASE_URL_FILE", v)) {  // secrets may come from a file
     std::ifstream f{v};
-    if (!std::getline(f, database_url))
-      return "cannot read RTMON_DATABASE_URL_FILE " + v;
+    if (!std::getline(f, database_url)) return "cannot read RTMON_DATABASE_URL_FILE " + v;
   }
   // Validation: what CAF would have silently defaulted, and what makes no sense.
-  if (kafka.brokers.empty())
-    return "kafka.brokers must not be empty";
-  if (kafka.partitions < 1 || kafka.partitions > 1024)
-    return "kafka.partitions must be in 1..1024";
-  if (kafka.linger_ms < 0 || kafka.linger_ms > 1000)
-    return "kafka.linger-ms must be in 0..1000";
-  if (kafka.message_timeout_ms < 1000)
-    return "kafka.message-timeout-ms must be at least 1000";
+  if (kafka.brokers.empty()) return "kafka.brokers must not be empty";
+  if (kafka.partitions < 1 || kafka.partitions > 1024) return "kafka.partitions must be in 1..1024";
+  if (kafka.linger_ms < 0 || kafka.linger_ms > 1000) return "kafka.linger-ms must be in 0..1000";
+  if (kafka.message_timeout_ms < 1000) return "kafka.message-timeout-ms must be at least 1000";
   if (kafka.max_inflight_bytes < limits.max_body_bytes * 2)
     return "kafka.max-inflight-bytes must be at least twice limits.max-body-bytes";
   if (http_port() == 0)
     return "http.addr must be host:port with a port in 1..65535, got '" + http_addr + "'";
-  if (http_threads < 1 || http_threads > 64)
-    return "http.threads must be in 1..64";
+  if (http_threads < 1 || http_threads > 64) return "http.threads must be in 1..64";
   if (limits.max_items < 1 || limits.max_depth < 3 || limits.max_string_bytes < 64)
     return "limits are too small to accept any item";
-  if (store.retention_days < 1)
-    return "store.retention-days must be at least 1";
+  if (store.retention_days < 1) return "store.retention-days must be at least 1";
   if (limits.max_past_hours > store.retention_days * 24)
     return "limits.max-past-hours must not exceed store.retention-days * 24";
   for (const auto& r : roles)
     if (r != "ingest" && r != "process" && r != "api")
       return "unknown role '" + r + "' (use ingest, process, api)";
-  if (roles.empty())
-    return "rtmon.roles must name at least one role";
+  if (roles.empty()) return "rtmon.roles must name at least one role";
   return {};
 }
 
 bool config::has_role(const std::string& r) const {
   for (const auto& x : roles)
-    if (x == r)
-      return true;
+    if (x == r) return true;
   return false;
 }
 
@@ -129,12 +117,10 @@ std::string config::http_host() const {
 
 uint16_t config::http_port() const {
   auto i = http_addr.rfind(':');
-  if (i == std::string::npos)
-    return 0;
+  if (i == std::string::npos) return 0;
   char* end = nullptr;
   auto p = std::strtol(http_addr.c_str() + i + 1, &end, 10);
-  if (*end != '\0' || p < 1 || p > 65535)
-    return 0;
+  if (*end != '\0' || p < 1 || p > 65535) return 0;
   return static_cast<uint16_t>(p);
 }
 
@@ -142,22 +128,18 @@ std::string redact_url(const std::string& url) {
   // postgresql://user:password@host/db -> postgresql://user:***@host/db
   auto scheme = url.find("://");
   auto at = url.find('@');
-  if (scheme == std::string::npos || at == std::string::npos || at < scheme)
-    return url;
+  if (scheme == std::string::npos || at == std::string::npos || at < scheme) return url;
   auto colon = url.find(':', scheme + 3);
-  if (colon == std::string::npos || colon > at)
-    return url;
+  if (colon == std::string::npos || colon > at) return url;
   return url.substr(0, colon + 1) + "***" + url.substr(at);
 }
 
 std::string config::describe() const {
   std::ostringstream out;
   out << "roles=";
-  for (size_t i = 0; i < roles.size(); ++i)
-    out << (i ? "," : "") << roles[i];
+  for (size_t i = 0; i < roles.size(); ++i) out << (i ? "," : "") << roles[i];
   out << " http=" << http_addr << " kafka=" << kafka.brokers << " topics=" << kafka.topic_prefix
-      << "{logs,metrics,events} group=" << kafka.group
-      << " database=" << redact_url(database_url);
+      << "{logs,metrics,events} group=" << kafka.group << " database=" << redact_url(database_url);
   return out.str();
 }
 

@@ -15,10 +15,11 @@ struct kafka_settings {
   std::string brokers = "127.0.0.1:19092";
   std::string topic_prefix = "rtmon.";
   std::string group = "rtmon";
-  int partitions = 4;             // for topics rtmon creates itself
+  int partitions = 4;  // for topics rtmon creates itself
   int replication_factor = 1;
   int linger_ms = 5;
-  int message_timeout_ms = 10000;  // < HTTP response deadline: a 503 comes before the client gives up
+  int message_timeout_ms =
+      10000;  // < HTTP response deadline: a 503 comes before the client gives up
   int session_timeout_ms = 10000;
   size_t max_inflight_bytes = 64u << 20;  // produce budget; beyond it ingest answers 503
   std::string topic(const std::string& suffix) const { return topic_prefix + suffix; }
@@ -49,7 +50,7 @@ struct consumer_settings {
 };
 
 class config : public caf::actor_system_config {
-public:
+ public:
   kafka_settings kafka;
   ingest_limits limits;
   store_settings store;

@@ -1,7 +1,7 @@
 #include "system/health.hpp"
 
-#include <pqxx/pqxx>
 #include <spdlog/spdlog.h>
+#include <pqxx/pqxx>
 
 #include "system/pg/url.hpp"
 
@@ -9,14 +9,12 @@ namespace rtmon {
 
 health_monitor::health_monitor(std::function<bool()> kafka_probe, std::string pg_url,
                                int interval_ms)
-  : kafka_probe_(std::move(kafka_probe)), pg_url_(std::move(pg_url)), interval_ms_(interval_ms) {
+    : kafka_probe_(std::move(kafka_probe)), pg_url_(std::move(pg_url)), interval_ms_(interval_ms) {
   kafka_ok_ = !kafka_probe_;
   pg_ok_ = pg_url_.empty();
 }
 
-health_monitor::~health_monitor() {
-  stop();
-}
+health_monitor::~health_monitor() { stop(); }
 
 void health_monitor::start() {
   thread_ = std::thread{[this] {
@@ -36,8 +34,7 @@ void health_monitor::stop() {
     stop_ = true;
   }
   cv_.notify_all();
-  if (thread_.joinable())
-    thread_.join();
+  if (thread_.joinable()) thread_.join();
 }
 
 void health_monitor::check_now() {
@@ -66,10 +63,8 @@ std::string health_monitor::json() const {
   std::string out = R"({"status":")";
   out += ready() ? "ready" : "not ready";
   out += "\"";
-  if (kafka_probe_)
-    out += std::string{",\"kafka\":"} + word(kafka_ok());
-  if (!pg_url_.empty())
-    out += std::string{",\"postgres\":"} + word(postgres_ok());
+  if (kafka_probe_) out += std::string{",\"kafka\":"} + word(kafka_ok());
+  if (!pg_url_.empty()) out += std::string{",\"postgres\":"} + word(postgres_ok());
   return out + "}";
 }
 

@@ -12,7 +12,7 @@
 namespace rtmon {
 
 class health_monitor {
-public:
+ public:
   /// `kafka_probe` and `pg_url` may be empty/null when this process has no use for them.
   health_monitor(std::function<bool()> kafka_probe, std::string pg_url, int interval_ms = 2000);
   ~health_monitor();
@@ -26,7 +26,7 @@ public:
   /// Runs one round of checks now (also used by the thread).
   void check_now();
 
-private:
+ private:
   std::function<bool()> kafka_probe_;
   std::string pg_url_;
   int interval_ms_;

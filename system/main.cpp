@@ -13,13 +13,14 @@ namespace {
 
 void usage() {
   std::puts(
-    "usage: rtmon [serve|migrate|check-config|version] [options]\n"
-    "  serve         run the hub (roles from rtmon.roles / RTMON_ROLES)\n"
-    "  migrate       apply pending database migrations and exit\n"
-    "  check-config  validate the configuration and print it (secrets masked)\n"
-    "  version       print the version\n"
-    "options: --config-file=PATH (default config/rtmon.ini), --kafka.brokers=..., --http.addr=...,\n"
-    "         --long-help lists every option");
+      "usage: rtmon [serve|migrate|check-config|version] [options]\n"
+      "  serve         run the hub (roles from rtmon.roles / RTMON_ROLES)\n"
+      "  migrate       apply pending database migrations and exit\n"
+      "  check-config  validate the configuration and print it (secrets masked)\n"
+      "  version       print the version\n"
+      "options: --config-file=PATH (default config/rtmon.ini), --kafka.brokers=..., "
+      "--http.addr=...,\n"
+      "         --long-help lists every option");
 }
 
 }  // namespace
@@ -50,15 +51,13 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "rtmon: configuration error: %s\n", err.c_str());
     return 2;
   }
-  if (cfg.cli_helptext_printed)
-    return 0;
+  if (cfg.cli_helptext_printed) return 0;
   spdlog::set_level(spdlog::level::from_str(cfg.log_level));
   spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e%z %^%l%$ %v");
   if (command == "check-config") {
     std::printf("configuration ok: %s\n", cfg.describe().c_str());
     return 0;
   }
-  if (command == "migrate")
-    return rtmon::migrate_command(cfg);
+  if (command == "migrate") return rtmon::migrate_command(cfg);
   return rtmon::serve(cfg);
 }

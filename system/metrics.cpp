@@ -6,15 +6,13 @@
 namespace rtmon {
 
 histogram::histogram(std::vector<double> bounds)
-  : bounds_(std::move(bounds)), buckets_(new std::atomic<uint64_t>[bounds_.size()]) {
-  for (size_t i = 0; i < bounds_.size(); ++i)
-    buckets_[i] = 0;
+    : bounds_(std::move(bounds)), buckets_(new std::atomic<uint64_t>[bounds_.size()]) {
+  for (size_t i = 0; i < bounds_.size(); ++i) buckets_[i] = 0;
 }
 
 void histogram::observe(double v) {
   for (size_t i = 0; i < bounds_.size(); ++i)
-    if (v <= bounds_[i])
-      buckets_[i].fetch_add(1, std::memory_order_relaxed);
+    if (v <= bounds_[i]) buckets_[i].fetch_add(1, std::memory_order_relaxed);
   count_.fetch_add(1, std::memory_order_relaxed);
   sum_micros_.fetch_add(static_cast<uint64_t>(std::llround(std::max(v, 0.0) * 1e6)),
                         std::memory_order_relaxed);
@@ -44,8 +42,7 @@ counter& metrics_registry::get_counter(const std::string& name, const std::strin
   f.help = help;
   f.type = "counter";
   auto& c = f.counters[labels];
-  if (!c)
-    c = std::make_unique<counter>();
+  if (!c) c = std::make_unique<counter>();
   return *c;
 }
 
@@ -56,8 +53,7 @@ histogram& metrics_registry::get_histogram(const std::string& name, const std::s
   f.help = help;
   f.type = "histogram";
   auto& h = f.histograms[labels];
-  if (!h)
-    h = std::make_unique<histogram>(latency_bounds());
+  if (!h) h = std::make_unique<histogram>(latency_bounds());
   return *h;
 }
 
@@ -77,10 +73,8 @@ std::string metrics_registry::render() const {
     out << "# HELP " << name << ' ' << f.help << '\n' << "# TYPE " << name << ' ' << f.type << '\n';
     for (const auto& [labels, c] : f.counters)
       out << name << (labels.empty() ? "" : "{" + labels + "}") << ' ' << c->value() << '\n';
-    for (const auto& [labels, h] : f.histograms)
-      out << h->render(name, labels);
-    if (f.gauge)
-      out << name << ' ' << f.gauge() << '\n';
+    for (const auto& [labels, h] : f.histograms) out << h->render(name, labels);
+    if (f.gauge) out << name << ' ' << f.gauge() << '\n';
   }
   return out.str();
 }

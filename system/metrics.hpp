@@ -13,22 +13,22 @@
 namespace rtmon {
 
 class counter {
-public:
+ public:
   void inc(uint64_t n = 1) { v_.fetch_add(n, std::memory_order_relaxed); }
   uint64_t value() const { return v_.load(std::memory_order_relaxed); }
 
-private:
+ private:
   std::atomic<uint64_t> v_{0};
 };
 
 class histogram {
-public:
+ public:
   explicit histogram(std::vector<double> bounds);
   void observe(double v);
   std::string render(const std::string& name, const std::string& labels) const;
   uint64_t count() const { return count_.load(std::memory_order_relaxed); }
 
-private:
+ private:
   std::vector<double> bounds_;
   std::unique_ptr<std::atomic<uint64_t>[]> buckets_;
   std::atomic<uint64_t> count_{0};
@@ -36,7 +36,7 @@ private:
 };
 
 class metrics_registry {
-public:
+ public:
   /// `labels` is the rendered label set without braces, e.g. `route="/logs",code="202"`.
   counter& get_counter(const std::string& name, const std::string& help,
                        const std::string& labels = "");
@@ -49,7 +49,7 @@ public:
   /// Latency buckets in seconds, 0.5 ms .. 30 s.
   static std::vector<double> latency_bounds();
 
-private:
+ private:
   struct family {
     std::string help, type;
     std::map<std::string, std::unique_ptr<counter>> counters;

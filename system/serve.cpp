@@ -4,8 +4,8 @@
 #include <cstdio>
 #include <thread>
 
-#include <caf/all.hpp>
 #include <spdlog/spdlog.h>
+#include <caf/all.hpp>
 
 #include "actors/shard/shard.hpp"
 #include "actors/store/store.hpp"
@@ -32,8 +32,7 @@ void with_retry(const char* what, int timeout_s, F&& f) {
       f();
       return;
     } catch (const std::exception& e) {
-      if (clock::now() >= deadline)
-        throw std::runtime_error(std::string{what} + ": " + e.what());
+      if (clock::now() >= deadline) throw std::runtime_error(std::string{what} + ": " + e.what());
       if (attempt == 1 || attempt % 10 == 0)
         spdlog::warn("{}: {} (retrying for up to {} s)", what, e.what(), timeout_s);
       std::this_thread::sleep_for(std::chrono::milliseconds{500});
@@ -54,8 +53,7 @@ void migrate_with_retry(const std::string& url, int timeout_s) {
 int migrate_command(const config& cfg) {
   try {
     auto report = pg::migrate(cfg.database_url);
-    for (auto v : report.applied)
-      std::printf("applied %03d\n", v);
+    for (auto v : report.applied) std::printf("applied %03d\n", v);
     std::printf("schema at version %d\n", report.current);
     return 0;
   } catch (const std::exception& e) {
@@ -76,11 +74,9 @@ int serve(config& cfg) {
   bool process = cfg.has_role("process");
   bool ingest = cfg.has_role("ingest");
   try {
-    if (cfg.migrate_on_start)
-      migrate_with_retry(cfg.database_url, 60);
+    if (cfg.migrate_on_start) migrate_with_retry(cfg.database_url, 60);
     std::vector<std::string> topics;
-    for (auto k : {"logs", "metrics", "events"})
-      topics.push_back(cfg.kafka.topic(k));
+    for (auto k : {"logs", "metrics", "events"}) topics.push_back(cfg.kafka.topic(k));
     with_retry("kafka topics", 60, [&] { kafka::ensure_topics(cfg.kafka, topics, 10000); });
   } catch (const std::exception& e) {
     spdlog::critical("{}", e.what());
@@ -103,19 +99,17 @@ int serve(config& cfg) {
     consumer = std::make_shared<kafka::consumer>(cfg, metrics);
     auto sh = sys.spawn(shard, store_actor{st}, offset_sink_ptr{consumer},
                         cfg.store.max_rows_per_request);
-    root = sys.spawn(guardian,
-                     std::vector<std::pair<std::string, caf::actor>>{
-                       {"store", caf::actor_cast<caf::actor>(st)},
-                       {"shard", caf::actor_cast<caf::actor>(sh)}},
-                     [](const std::string&) { kill(getpid(), SIGTERM); });
+    root = sys.spawn(
+        guardian,
+        std::vector<std::pair<std::string, caf::actor>>{{"store", caf::actor_cast<caf::actor>(st)},
+                                                        {"shard", caf::actor_cast<caf::actor>(sh)}},
+        [](const std::string&) { kill(getpid(), SIGTERM); });
     consumer->start(sh);
   }
   std::unique_ptr<kafka::producer> producer;
-  if (ingest)
-    producer = std::make_unique<kafka::producer>(cfg.kafka, metrics);
+  if (ingest) producer = std::make_unique<kafka::producer>(cfg.kafka, metrics);
   std::function<bool()> kafka_probe;
-  if (producer)
-    kafka_probe = [p = producer.get()] { return p->probe(2000); };
+  if (producer) kafka_probe = [p = producer.get()] { return p->probe(2000); };
   health_monitor health{kafka_probe, process || cfg.has_role("api") ? cfg.database_url : ""};
   health.check_now();
   health.start();
@@ -132,15 +126,14 @@ int serve(config& cfg) {
     server.start();
   } catch (const std::exception& e) {
     spdlog::critical("http: cannot listen on {}: {}", cfg.http_addr, e.what());
-    if (consumer)
-      consumer->stop();
-    if (root)
-      caf::anon_send_exit(root, caf::exit_reason::user_shutdown);
+    if (consumer) consumer->stop();
+    if (root) caf::anon_send_exit(root, caf::exit_reason::user_shutdown);
     return 1;
   }
-  spdlog::info("rtmon ready: send data to http://{}:{}/logs, /metrics, /events "
-               "(WebSocket ws://{}:{}/ingest); health at /readyz",
-               opts.host, server.port(), opts.host, server.port());
+  spdlog::info(
+      "rtmon ready: send data to http://{}:{}/logs, /metrics, /events "
+      "(WebSocket ws://{}:{}/ingest); health at /readyz",
+      opts.host, server.port(), opts.host, server.port());
 
   int sig = 0;
   sigwait(&signals, &sig);
@@ -150,14 +143,11 @@ int serve(config& cfg) {
   while (edge.inflight() > 0 && clock::now() < deadline)
     std::this_thread::sleep_for(std::chrono::milliseconds{10});
   server.stop();
-  if (producer)
-    producer->shutdown(5000);
+  if (producer) producer->shutdown(5000);
   health.stop();
   // 2. Leave the consumer group: in-flight rows become durable, offsets are committed.
-  if (consumer)
-    consumer->stop();
-  if (root)
-    caf::anon_send_exit(root, caf::exit_reason::user_shutdown);
+  if (consumer) consumer->stop();
+  if (root) caf::anon_send_exit(root, caf::exit_reason::user_shutdown);
   sys.await_all_actors_done();
   spdlog::info("rtmon: stopped");
   return 0;

@@ -17,8 +17,8 @@ struct partition_actor_state {
 };
 
 /// PARTITION (messages/actors.hpp): a thin behavior over partition_state.
-partition_actor::behavior_type
-partition(partition_actor::stateful_pointer<partition_actor_state> self, topic_partition tp,
-          store_actor store, offset_sink_ptr offsets, size_t max_rows_per_request);
+partition_actor::behavior_type partition(
+    partition_actor::stateful_pointer<partition_actor_state> self, topic_partition tp,
+    store_actor store, offset_sink_ptr offsets, size_t max_rows_per_request);
 
 }  // namespace rtmon

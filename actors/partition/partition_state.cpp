@@ -5,13 +5,14 @@
 
 #include <boost/json.hpp>
 
+#include "system/ingest/items.hpp"
+
 namespace rtmon {
 
 namespace json = boost::json;
 
 void partition_state::enqueue(consumed_batch_ptr batch) {
-  if (!batch || batch->records.empty())
-    return;
+  if (!batch || batch->records.empty()) return;
   if (next_expected_ >= 0 && batch->next_offset() <= next_expected_)
     return;  // everything in it was queued before
   if (next_expected_ >= 0 && batch->first_offset() < next_expected_) {
@@ -28,15 +29,12 @@ void partition_state::enqueue(consumed_batch_ptr batch) {
 }
 
 store_batch_ptr partition_state::begin_store() {
-  if (inflight_ != nullptr || queued_.empty())
-    return nullptr;
+  if (inflight_ != nullptr || queued_.empty()) return nullptr;
   auto out = std::make_shared<store_batch>();
   while (!queued_.empty()) {
     const auto& b = *queued_.front();
-    if (!inflight_batches_.empty() && out->rows() + b.records.size() > max_rows_)
-      break;
-    for (const auto& rec : b.records)
-      decode(b, rec, *out);
+    if (!inflight_batches_.empty() && out->rows() + b.records.size() > max_rows_) break;
+    for (const auto& rec : b.records) decode(b, rec, *out);
     inflight_batches_.push_back(queued_.front());
     queued_.pop_front();
   }
@@ -47,8 +45,7 @@ store_batch_ptr partition_state::begin_store() {
 
 partition_state::durable_mark partition_state::store_succeeded(const store_result& r) {
   durable_mark mark;
-  if (inflight_ == nullptr)
-    return mark;
+  if (inflight_ == nullptr) return mark;
   mark.batches = inflight_batches_.size();
   mark.generation = inflight_batches_.back()->generation;
   mark.next_offset = inflight_batches_.back()->next_offset();
@@ -87,10 +84,19 @@ std::string str(const json::object& o, const char* key) {
   return std::string{i->value().get_string()};
 }
 
+// The ts column must parse in Postgres, or the whole transaction fails: re-check and normalize.
+std::string canonical_ts(const json::object& o) {
+  auto i = o.find("ts");
+  ingest::sys_time t;
+  std::string problem;
+  if (i == o.end() || !ingest::parse_timestamp(i->value(), t, problem))
+    throw std::invalid_argument("missing or invalid ts");
+  return ingest::format_timestamp(t);
+}
+
 std::string obj_text(const json::object& o, const char* key) {
   auto i = o.find(key);
-  if (i == o.end())
-    return "{}";
+  if (i == o.end()) return "{}";
   if (!i->value().is_object())
     throw std::invalid_argument(std::string{"field '"} + key + "' is not an object");
   return json::serialize(i->value());
@@ -105,8 +111,7 @@ void check_storable(const json::value& v) {
         throw std::invalid_argument("string with a NUL character");
       break;
     case json::kind::double_:
-      if (!std::isfinite(v.get_double()))
-        throw std::invalid_argument("non-finite number");
+      if (!std::isfinite(v.get_double())) throw std::invalid_argument("non-finite number");
       break;
     case json::kind::object:
       for (const auto& kv : v.get_object()) {
@@ -116,8 +121,7 @@ void check_storable(const json::value& v) {
       }
       break;
     case json::kind::array:
-      for (const auto& x : v.get_array())
-        check_storable(x);
+      for (const auto& x : v.get_array()) check_storable(x);
       break;
     default:
       break;
@@ -131,7 +135,11 @@ std::string storable_text(const std::string& in) {
   size_t i = 0;
   while (i < in.size()) {
     auto c = static_cast<unsigned char>(in[i]);
-    size_t len = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xe ? 3 : (c >> 3) == 0x1e ? 4 : 0;
+    size_t len = c < 0x80           ? 1
+                 : (c >> 5) == 0x6  ? 2
+                 : (c >> 4) == 0xe  ? 3
+                 : (c >> 3) == 0x1e ? 4
+                                    : 0;
     bool ok = len > 0 && i + len <= in.size() && c != 0;
     for (size_t k = 1; ok && k < len; ++k)
       ok = (static_cast<unsigned char>(in[i + k]) & 0xc0) == 0x80;
@@ -153,23 +161,21 @@ void partition_state::decode(const consumed_batch& batch, const kafka_record& re
   try {
     json::error_code ec;
     auto v = json::parse(rec.payload, ec);
-    if (ec)
-      throw std::invalid_argument("malformed JSON: " + ec.message());
-    if (!v.is_object())
-      throw std::invalid_argument("not a JSON object");
+    if (ec) throw std::invalid_argument("malformed JSON: " + ec.message());
+    if (!v.is_object()) throw std::invalid_argument("not a JSON object");
     check_storable(v);
     const auto& o = v.get_object();
     switch (batch.kind) {
       case signal_kind::log: {
-        log_row r{str(o, "event_id"), str(o, "ts"), str(o, "service"), {},
-                  str(o, "level"), str(o, "message"), obj_text(o, "attrs")};
+        log_row r{str(o, "event_id"), canonical_ts(o),   str(o, "service"),   {},
+                  str(o, "level"),    str(o, "message"), obj_text(o, "attrs")};
         if (auto h = o.find("host"); h != o.end() && h->value().is_string())
           r.host = std::string{h->value().get_string()};
         out.logs.push_back(std::move(r));
         break;
       }
       case signal_kind::metric: {
-        auto id = str(o, "event_id"), ts = str(o, "ts"), service = str(o, "service");
+        auto id = str(o, "event_id"), ts = canonical_ts(o), service = str(o, "service");
         auto tags = obj_text(o, "tags");
         auto s = o.find("samples");
         if (s == o.end() || !s->value().is_array() || s->value().get_array().empty())
@@ -181,14 +187,13 @@ void partition_state::decode(const consumed_batch& batch, const kafka_record& re
             out.metrics.resize(first);
             throw std::invalid_argument("sample without a numeric value");
           }
-          out.metrics.push_back(
-            {id, ts, service, str(x.get_object(), "name"),
-             x.get_object().at("value").to_number<double>(), tags});
+          out.metrics.push_back({id, ts, service, str(x.get_object(), "name"),
+                                 x.get_object().at("value").to_number<double>(), tags});
         }
         break;
       }
       case signal_kind::event:
-        out.events.push_back({str(o, "event_id"), str(o, "ts"), str(o, "service"),
+        out.events.push_back({str(o, "event_id"), canonical_ts(o), str(o, "service"),
                               str(o, "type"), obj_text(o, "attrs")});
         break;
     }

@@ -11,9 +11,8 @@
 namespace rtmon {
 
 class partition_state {
-public:
-  explicit partition_state(size_t max_rows_per_request = 20000)
-    : max_rows_(max_rows_per_request) {}
+ public:
+  explicit partition_state(size_t max_rows_per_request = 20000) : max_rows_(max_rows_per_request) {}
 
   /// Queues a polled batch. Records at offsets this actor already saw are skipped.
   void enqueue(consumed_batch_ptr batch);
@@ -44,7 +43,7 @@ public:
   /// Decodes one record of `batch` into `out` (a row, or a dead letter with the reason).
   static void decode(const consumed_batch& batch, const kafka_record& rec, store_batch& out);
 
-private:
+ private:
   size_t max_rows_;
   std::deque<consumed_batch_ptr> queued_;
   std::vector<consumed_batch_ptr> inflight_batches_;

@@ -1,7 +1,7 @@
 #include "actors/shard/shard.hpp"
 
-#include <caf/all.hpp>
 #include <spdlog/spdlog.h>
+#include <caf/all.hpp>
 
 #include "actors/partition/partition.hpp"
 
@@ -13,8 +13,8 @@ using self_ptr = shard_actor::stateful_pointer<shard_state>;
 
 partition_actor spawn_child(self_ptr self, const topic_partition& tp) {
   auto& st = self->state;
-  auto child = self->spawn<caf::monitored>(partition, tp, st.store, st.offsets,
-                                           st.max_rows_per_request);
+  auto child =
+      self->spawn<caf::monitored>(partition, tp, st.store, st.offsets, st.max_rows_per_request);
   st.children[tp].handle = child;
   st.by_addr[child.address()] = tp;
   return child;
@@ -36,8 +36,7 @@ shard_actor::behavior_type shard(self_ptr self, store_actor store, offset_sink_p
   self->set_down_handler([=](const caf::down_msg& dm) {
     auto& st = self->state;
     auto i = st.by_addr.find(dm.source);
-    if (i == st.by_addr.end())
-      return;
+    if (i == st.by_addr.end()) return;
     auto tp = i->second;
     st.by_addr.erase(i);
     auto c = st.children.find(tp);
@@ -56,50 +55,44 @@ shard_actor::behavior_type shard(self_ptr self, store_actor store, offset_sink_p
     ++child.restarts;
     spdlog::error("shard: partition actor {} crashed ({}); restart #{} after back-off",
                   to_string(tp), self->system().render(dm.reason), child.restarts);
-    if (st.offsets)
-      st.offsets->rewind(tp);
+    if (st.offsets) st.offsets->rewind(tp);
     self->delayed_send(self, restart_backoff(child.restarts), atom::restart_v, tp);
   });
   // Orderly shutdown: take the children down with the shard.
   self->set_exit_handler([=](caf::exit_msg& em) {
     for (auto& kv : self->state.children)
-      if (kv.second.handle)
-        self->send_exit(kv.second.handle, em.reason);
+      if (kv.second.handle) self->send_exit(kv.second.handle, em.reason);
     self->quit(em.reason);
   });
   return {
-    [=](atom::batch, const consumed_batch_ptr& batch) {
-      auto& st = self->state;
-      auto& child = st.children[batch->tp];
-      if (batch->generation <= child.stale_up_to)
-        return;  // polled before the rewind the crash asked for: it will come again
-      child.last_generation = std::max(child.last_generation, batch->generation);
-      auto handle = child.handle ? child.handle : spawn_child(self, batch->tp);
-      self->send(handle, atom::batch_v, batch);
-    },
-    [=](atom::revoke, const topic_partition& tp) {
-      auto& st = self->state;
-      auto c = st.children.find(tp);
-      if (c == st.children.end())
-        return;
-      // The consumer drained this partition's batches before revoking it: the child is idle.
-      if (c->second.handle)
-        self->send_exit(c->second.handle, caf::exit_reason::user_shutdown);
-      st.children.erase(c);
-    },
-    [=](atom::restart, const topic_partition& tp) {
-      auto& st = self->state;
-      auto c = st.children.find(tp);
-      if (c != st.children.end() && !c->second.handle)
-        spawn_child(self, tp);
-    },
-    [=](atom::status) {
-      std::vector<topic_partition> out;
-      for (const auto& kv : self->state.children)
-        if (kv.second.handle)
-          out.push_back(kv.first);
-      return out;
-    },
+      [=](atom::batch, const consumed_batch_ptr& batch) {
+        auto& st = self->state;
+        auto& child = st.children[batch->tp];
+        if (batch->generation <= child.stale_up_to)
+          return;  // polled before the rewind the crash asked for: it will come again
+        child.last_generation = std::max(child.last_generation, batch->generation);
+        auto handle = child.handle ? child.handle : spawn_child(self, batch->tp);
+        self->send(handle, atom::batch_v, batch);
+      },
+      [=](atom::revoke, const topic_partition& tp) {
+        auto& st = self->state;
+        auto c = st.children.find(tp);
+        if (c == st.children.end()) return;
+        // The consumer drained this partition's batches before revoking it: the child is idle.
+        if (c->second.handle) self->send_exit(c->second.handle, caf::exit_reason::user_shutdown);
+        st.children.erase(c);
+      },
+      [=](atom::restart, const topic_partition& tp) {
+        auto& st = self->state;
+        auto c = st.children.find(tp);
+        if (c != st.children.end() && !c->second.handle) spawn_child(self, tp);
+      },
+      [=](atom::status) {
+        std::vector<topic_partition> out;
+        for (const auto& kv : self->state.children)
+          if (kv.second.handle) out.push_back(kv.first);
+        return out;
+      },
   };
 }
 

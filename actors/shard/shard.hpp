@@ -8,7 +8,7 @@
 namespace rtmon {
 
 struct shard_child {
-  partition_actor handle;       // invalid while waiting for a restart
+  partition_actor handle;        // invalid while waiting for a restart
   uint64_t last_generation = 0;  // generation of the last batch routed to it
   uint64_t stale_up_to = 0;      // batches of this generation or older are dropped
   int restarts = 0;
@@ -24,9 +24,8 @@ struct shard_state {
 };
 
 /// SHARD (messages/actors.hpp): supervises this process's partition actors.
-shard_actor::behavior_type shard(shard_actor::stateful_pointer<shard_state> self,
-                                 store_actor store, offset_sink_ptr offsets,
-                                 size_t max_rows_per_request);
+shard_actor::behavior_type shard(shard_actor::stateful_pointer<shard_state> self, store_actor store,
+                                 offset_sink_ptr offsets, size_t max_rows_per_request);
 
 /// Back-off before the n-th restart of a partition actor: 100 ms doubling, at most 10 s.
 caf::timespan restart_backoff(int restarts);

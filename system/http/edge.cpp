@@ -1,9 +1,9 @@
 #include "system/http/edge.hpp"
 
+#include <spdlog/spdlog.h>
 #include <boost/beast/http.hpp>
 #include <boost/json.hpp>
 #include <boost/url/parse.hpp>
-#include <spdlog/spdlog.h>
 
 #include "system/ingest/items.hpp"
 
@@ -41,16 +41,15 @@ std::string errors_json(const std::vector<ingest::item_error>& errors) {
   json::array arr;
   for (const auto& e : errors) {
     json::object o;
-    if (e.index >= 0)
-      o["index"] = e.index;
+    if (e.index >= 0) o["index"] = e.index;
     o["field"] = e.field;
     o["problem"] = e.problem;
     arr.push_back(std::move(o));
   }
-  return json::serialize(json::object{
-    {"error", errors.size() == 1 && errors.front().index < 0 ? errors.front().problem
-                                                             : "validation failed"},
-    {"errors", std::move(arr)}});
+  return json::serialize(
+      json::object{{"error", errors.size() == 1 && errors.front().index < 0 ? errors.front().problem
+                                                                            : "validation failed"},
+                   {"errors", std::move(arr)}});
 }
 
 std::string error_json(const std::string& message) {
@@ -58,10 +57,9 @@ std::string error_json(const std::string& message) {
 }
 
 response unavailable(const std::string& why, int retry_after_s, bool keep_alive) {
-  auto res = json_response(503,
-                           json::serialize(json::object{{"error", why},
-                                                        {"retry_after_s", retry_after_s}}),
-                           keep_alive);
+  auto res = json_response(
+      503, json::serialize(json::object{{"error", why}, {"retry_after_s", retry_after_s}}),
+      keep_alive);
   res.set(bhttp::field::retry_after, std::to_string(retry_after_s));
   return res;
 }
@@ -72,17 +70,16 @@ response produce_response(const kafka::produce_outcome& out, const std::vector<s
   switch (out.status) {
     case kafka::produce_status::ok: {
       json::array arr;
-      for (const auto& id : ids)
-        arr.emplace_back(id);
+      for (const auto& id : ids) arr.emplace_back(id);
       return json_response(
-        202, json::serialize(json::object{{"accepted", ids.size()}, {"ids", std::move(arr)}}),
-        keep_alive);
+          202, json::serialize(json::object{{"accepted", ids.size()}, {"ids", std::move(arr)}}),
+          keep_alive);
     }
     case kafka::produce_status::overloaded:
       return unavailable("ingest is overloaded: " + out.error, 1, keep_alive);
     case kafka::produce_status::unavailable:
       return unavailable("Kafka did not acknowledge the items: " + out.error +
-                           ". Retry with the same event_ids; duplicates are ignored.",
+                             ". Retry with the same event_ids; duplicates are ignored.",
                          2, keep_alive);
     case kafka::produce_status::failed:
       break;
@@ -93,13 +90,10 @@ response produce_response(const kafka::produce_outcome& out, const std::vector<s
 bool media_type_is(const std::string& content_type, std::initializer_list<const char*> types) {
   auto semi = content_type.find(';');
   std::string base = content_type.substr(0, semi);
-  while (!base.empty() && base.back() == ' ')
-    base.pop_back();
-  for (auto& c : base)
-    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  while (!base.empty() && base.back() == ' ') base.pop_back();
+  for (auto& c : base) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   for (auto t : types)
-    if (base == t)
-      return true;
+    if (base == t) return true;
   return false;
 }
 
@@ -107,7 +101,7 @@ bool media_type_is(const std::string& content_type, std::initializer_list<const 
 
 edge::edge(const config& cfg, kafka::producer* producer, health_monitor& health,
            metrics_registry& metrics)
-  : cfg_(cfg), producer_(producer), health_(health), metrics_(metrics) {
+    : cfg_(cfg), producer_(producer), health_(health), metrics_(metrics) {
   metrics_.add_gauge("rtmon_ingest_inflight_requests", "Requests waiting for Kafka acks",
                      [this] { return static_cast<double>(inflight_.load()); });
 }
@@ -124,36 +118,34 @@ void edge::handle(request&& req, respond_fn respond) {
     auto label = "route=\"" + (known ? route : std::string{"other"}) + "\",code=\"" +
                  std::to_string(res.result_int()) + "\"";
     metrics.get_counter("rtmon_http_requests_total", "HTTP requests by route and status", label)
-      .inc();
+        .inc();
     if (known)
       metrics
-        .get_histogram("rtmon_http_request_seconds", "HTTP request latency",
-                       "route=\"" + route + "\"")
-        .observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+          .get_histogram("rtmon_http_request_seconds", "HTTP request latency",
+                         "route=\"" + route + "\"")
+          .observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
     respond(std::move(res));
   };
   bool keep_alive = req.keep_alive();
   auto method = req.method();
   auto only = [&](bhttp::verb v, const char* allow) {
-    if (method == v)
-      return true;
-    auto res = json_response(405, error_json("method not allowed; use " + std::string{allow}),
-                             keep_alive);
+    if (method == v) return true;
+    auto res =
+        json_response(405, error_json("method not allowed; use " + std::string{allow}), keep_alive);
     res.set(bhttp::field::allow, allow);
     respond(std::move(res));
     return false;
   };
   const auto& path = target.path;
   signal_kind kind;
-  if ((path == "/logs" || path == "/events" || (path == "/metrics" && method == bhttp::verb::post)) &&
+  if ((path == "/logs" || path == "/events" ||
+       (path == "/metrics" && method == bhttp::verb::post)) &&
       ingest::parse_kind(path.substr(1), kind)) {
-    if (only(bhttp::verb::post, "POST"))
-      ingest(kind, std::move(req), std::move(respond));
+    if (only(bhttp::verb::post, "POST")) ingest(kind, std::move(req), std::move(respond));
     return;
   }
   if (path == "/metrics") {
-    if (!only(bhttp::verb::get, "GET, POST"))
-      return;
+    if (!only(bhttp::verb::get, "GET, POST")) return;
     auto res = json_response(200, metrics_.render(), keep_alive);
     res.set(bhttp::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
     res.prepare_payload();
@@ -182,15 +174,15 @@ void edge::ingest(signal_kind kind, request&& req, respond_fn respond) {
   // Framing the parser accepted but rtmon does not: compressed bodies are not supported.
   auto te = std::string{req[bhttp::field::transfer_encoding]};
   if (!te.empty() && te != "chunked") {
-    respond(json_response(501, error_json("Transfer-Encoding '" + te + "' is not supported"),
-                          false));
+    respond(
+        json_response(501, error_json("Transfer-Encoding '" + te + "' is not supported"), false));
     return;
   }
   auto ce = std::string{req[bhttp::field::content_encoding]};
   if (!ce.empty() && ce != "identity") {
-    respond(json_response(415, error_json("Content-Encoding '" + ce +
-                                          "' is not supported; send uncompressed JSON"),
-                          keep_alive));
+    respond(json_response(
+        415, error_json("Content-Encoding '" + ce + "' is not supported; send uncompressed JSON"),
+        keep_alive));
     return;
   }
   auto ct = std::string{req[bhttp::field::content_type]};
@@ -198,41 +190,37 @@ void edge::ingest(signal_kind kind, request&& req, respond_fn respond) {
                                    "application/jsonl", "application/jsonlines"});
   if (!ndjson && !media_type_is(ct, {"application/json"})) {
     respond(json_response(
-      415,
-      error_json("Content-Type must be application/json or application/x-ndjson, got '" + ct +
-                 "'"),
-      keep_alive));
+        415,
+        error_json("Content-Type must be application/json or application/x-ndjson, got '" + ct +
+                   "'"),
+        keep_alive));
     return;
   }
   ingest::request_context ctx;
   auto target = split_target(req.target());
-  if (!target.service.empty())
-    ctx.default_service = target.service;
+  if (!target.service.empty()) ctx.default_service = target.service;
   auto parsed = ingest::parse_body(kind, req.body(), ndjson, cfg_.limits, ctx);
   static auto& rejected =
-    metrics_.get_counter("rtmon_ingest_rejected_total", "Requests refused by validation");
+      metrics_.get_counter("rtmon_ingest_rejected_total", "Requests refused by validation");
   if (!parsed.errors.empty()) {
     rejected.inc();
-    respond(json_response(parsed.status ? parsed.status : 400, errors_json(parsed.errors),
-                          keep_alive));
+    respond(
+        json_response(parsed.status ? parsed.status : 400, errors_json(parsed.errors), keep_alive));
     return;
   }
   std::vector<std::string> ids;
   ids.reserve(parsed.items.size());
-  for (const auto& it : parsed.items)
-    ids.push_back(it.event_id);
+  for (const auto& it : parsed.items) ids.push_back(it.event_id);
   auto& items_total = metrics_.get_counter("rtmon_ingest_items_total", "Items acknowledged",
                                            "signal=\"" + to_string(kind) + "\"");
   ++inflight_;
-  producer_->produce(
-    cfg_.kafka.topic(to_string(kind) + "s"), std::move(parsed.items),
-    [this, ids = std::move(ids), respond = std::move(respond), keep_alive,
-     &items_total](kafka::produce_outcome out) {
-      if (out.status == kafka::produce_status::ok)
-        items_total.inc(ids.size());
-      respond(produce_response(out, ids, keep_alive));
-      --inflight_;
-    });
+  producer_->produce(cfg_.kafka.topic(to_string(kind) + "s"), std::move(parsed.items),
+                     [this, ids = std::move(ids), respond = std::move(respond), keep_alive,
+                      &items_total](kafka::produce_outcome out) {
+                       if (out.status == kafka::produce_status::ok) items_total.inc(ids.size());
+                       respond(produce_response(out, ids, keep_alive));
+                       --inflight_;
+                     });
 }
 
 bool edge::accepts_websocket(const std::string& target) const {
@@ -245,10 +233,8 @@ void edge::handle_frame(const std::string& target, std::string text, ws_send_fn 
   signal_kind default_kind;
   bool has_default = !parts.kind.empty() && ingest::parse_kind(parts.kind, default_kind);
   ingest::request_context ctx;
-  if (!parts.service.empty())
-    ctx.default_service = parts.service;
-  auto parsed =
-    ingest::parse_frame(text, has_default ? &default_kind : nullptr, cfg_.limits, ctx);
+  if (!parts.service.empty()) ctx.default_service = parts.service;
+  auto parsed = ingest::parse_frame(text, has_default ? &default_kind : nullptr, cfg_.limits, ctx);
   // Echo the client's correlation handle: the ids it sent, by item index.
   if (!parsed.errors.empty()) {
     json::object reply{{"status", "error"}, {"code", parsed.status}};
@@ -271,41 +257,34 @@ void edge::handle_frame(const std::string& target, std::string text, ws_send_fn 
     by_kind[static_cast<int>(parsed.kinds[i])].push_back(std::move(parsed.items[i]));
   }
   for (auto& v : by_kind)
-    if (!v.empty())
-      ++p->left;
+    if (!v.empty()) ++p->left;
   ++inflight_;
   for (int k = 0; k < 3; ++k) {
-    if (by_kind[k].empty())
-      continue;
+    if (by_kind[k].empty()) continue;
     auto kind = static_cast<signal_kind>(k);
-    producer_->produce(cfg_.kafka.topic(to_string(kind) + "s"), std::move(by_kind[k]),
-                       [this, p, send, done](kafka::produce_outcome out) {
-                         {
-                           std::lock_guard<std::mutex> guard{p->mx};
-                           if (static_cast<int>(out.status) > static_cast<int>(p->worst.status))
-                             p->worst = out;
-                         }
-                         if (--p->left != 0)
-                           return;
-                         json::array ids;
-                         for (auto& id : p->ids)
-                           ids.emplace_back(id);
-                         json::object reply;
-                         if (p->worst.status == kafka::produce_status::ok) {
-                           reply = {{"status", "ok"}, {"accepted", p->ids.size()}};
-                         } else {
-                           bool retry = p->worst.status != kafka::produce_status::failed;
-                           reply = {{"status", "error"},
-                                    {"code", retry ? 503 : 500},
-                                    {"error", p->worst.error}};
-                           if (retry)
-                             reply["retry_after_s"] = 2;
-                         }
-                         reply["ids"] = std::move(ids);
-                         send(json::serialize(reply));
-                         --inflight_;
-                         done();
-                       });
+    producer_->produce(
+        cfg_.kafka.topic(to_string(kind) + "s"), std::move(by_kind[k]),
+        [this, p, send, done](kafka::produce_outcome out) {
+          {
+            std::lock_guard<std::mutex> guard{p->mx};
+            if (static_cast<int>(out.status) > static_cast<int>(p->worst.status)) p->worst = out;
+          }
+          if (--p->left != 0) return;
+          json::array ids;
+          for (auto& id : p->ids) ids.emplace_back(id);
+          json::object reply;
+          if (p->worst.status == kafka::produce_status::ok) {
+            reply = {{"status", "ok"}, {"accepted", p->ids.size()}};
+          } else {
+            bool retry = p->worst.status != kafka::produce_status::failed;
+            reply = {{"status", "error"}, {"code", retry ? 503 : 500}, {"error", p->worst.error}};
+            if (retry) reply["retry_after_s"] = 2;
+          }
+          reply["ids"] = std::move(ids);
+          send(json::serialize(reply));
+          --inflight_;
+          done();
+        });
   }
 }
 

@@ -14,7 +14,7 @@
 namespace rtmon::http {
 
 class edge : public http_handler {
-public:
+ public:
   /// `producer` may be null when this process has no ingest role.
   edge(const config& cfg, kafka::producer* producer, health_monitor& health,
        metrics_registry& metrics);
@@ -27,7 +27,7 @@ public:
   /// Requests and frames still waiting for Kafka (graceful shutdown waits for zero).
   size_t inflight() const { return inflight_.load(); }
 
-private:
+ private:
   void ingest(signal_kind kind, request&& req, respond_fn respond);
 
   const config& cfg_;

@@ -3,6 +3,7 @@
 #include <deque>
 #include <mutex>
 
+#include <spdlog/spdlog.h>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
@@ -10,7 +11,6 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/websocket.hpp>
-#include <spdlog/spdlog.h>
 
 namespace rtmon::http {
 
@@ -36,9 +36,9 @@ namespace {
 // --- WebSocket session -----------------------------------------------------------------------
 
 class ws_session : public std::enable_shared_from_this<ws_session> {
-public:
+ public:
   ws_session(tcp::socket&& socket, const server_options& opts, http_handler& handler)
-    : ws_(std::move(socket)), opts_(opts), handler_(handler) {}
+      : ws_(std::move(socket)), opts_(opts), handler_(handler) {}
 
   void run(request req) {
     target_ = std::string{req.target()};
@@ -47,14 +47,13 @@ public:
     timeouts.idle_timeout = std::chrono::seconds{opts_.ws_idle_timeout_s};
     ws_.set_option(timeouts);
     ws_.set_option(websocket::stream_base::decorator(
-      [](websocket::response_type& res) { res.set(bhttp::field::server, "rtmon"); }));
+        [](websocket::response_type& res) { res.set(bhttp::field::server, "rtmon"); }));
     ws_.async_accept(req, beast::bind_front_handler(&ws_session::on_accept, shared_from_this()));
   }
 
-private:
+ private:
   void on_accept(beast::error_code ec) {
-    if (ec)
-      return;
+    if (ec) return;
     read();
   }
   void read() {
@@ -72,7 +71,8 @@ private:
     }
     if (!ws_.got_text()) {
       buffer_.consume(buffer_.size());
-      send(R"({"status":"error","code":415,"error":"binary frames are not accepted: send JSON text"})");
+      send(
+          R"({"status":"error","code":415,"error":"binary frames are not accepted: send JSON text"})");
       read();
       return;
     }
@@ -81,8 +81,8 @@ private:
     ++inflight_;
     auto self = shared_from_this();
     handler_.handle_frame(
-      target_, std::move(text), [self](std::string reply) { self->send(std::move(reply)); },
-      [self] { net::dispatch(self->ws_.get_executor(), [self] { self->frame_done(); }); });
+        target_, std::move(text), [self](std::string reply) { self->send(std::move(reply)); },
+        [self] { net::dispatch(self->ws_.get_executor(), [self] { self->frame_done(); }); });
     read();
   }
   void frame_done() {
@@ -96,8 +96,7 @@ private:
     auto self = shared_from_this();
     net::dispatch(ws_.get_executor(), [self, text = std::move(text)]() mutable {
       self->queue_.push_back(std::move(text));
-      if (self->queue_.size() == 1)
-        self->write_next();
+      if (self->queue_.size() == 1) self->write_next();
     });
   }
   void write_next() {
@@ -106,11 +105,9 @@ private:
                     beast::bind_front_handler(&ws_session::on_write, shared_from_this()));
   }
   void on_write(beast::error_code ec, std::size_t) {
-    if (ec)
-      return;
+    if (ec) return;
     queue_.pop_front();
-    if (!queue_.empty())
-      write_next();
+    if (!queue_.empty()) write_next();
   }
 
   websocket::stream<beast::tcp_stream> ws_;
@@ -126,16 +123,16 @@ private:
 // --- HTTP session ----------------------------------------------------------------------------
 
 class http_session : public std::enable_shared_from_this<http_session> {
-public:
+ public:
   http_session(tcp::socket&& socket, const server_options& opts, http_handler& handler)
-    : stream_(std::move(socket)), opts_(opts), handler_(handler) {}
+      : stream_(std::move(socket)), opts_(opts), handler_(handler) {}
 
   void run() {
     net::dispatch(stream_.get_executor(),
                   beast::bind_front_handler(&http_session::read, shared_from_this()));
   }
 
-private:
+ private:
   void read() {
     parser_.emplace();
     parser_->body_limit(opts_.body_limit);
@@ -146,8 +143,8 @@ private:
   }
 
   void on_read(beast::error_code ec, std::size_t) {
-    if (ec == bhttp::error::end_of_stream || ec == net::error::eof ||
-        ec == beast::error::timeout || ec == net::error::connection_reset) {
+    if (ec == bhttp::error::end_of_stream || ec == net::error::eof || ec == beast::error::timeout ||
+        ec == net::error::connection_reset) {
       close();
       return;
     }
@@ -184,9 +181,9 @@ private:
   void write(response res) {
     res_ = std::make_shared<response>(std::move(res));
     stream_.expires_after(std::chrono::seconds{opts_.read_timeout_s});
-    bhttp::async_write(stream_, *res_,
-                       beast::bind_front_handler(&http_session::on_write, shared_from_this(),
-                                                 res_->keep_alive()));
+    bhttp::async_write(
+        stream_, *res_,
+        beast::bind_front_handler(&http_session::on_write, shared_from_this(), res_->keep_alive()));
   }
 
   void on_write(bool keep_alive, beast::error_code ec, std::size_t) {
@@ -214,10 +211,10 @@ private:
 // --- listener --------------------------------------------------------------------------------
 
 class listener : public std::enable_shared_from_this<listener> {
-public:
+ public:
   listener(net::io_context& ioc, tcp::endpoint ep, const server_options& opts,
            http_handler& handler)
-    : ioc_(ioc), acceptor_(net::make_strand(ioc)), opts_(opts), handler_(handler) {
+      : ioc_(ioc), acceptor_(net::make_strand(ioc)), opts_(opts), handler_(handler) {
     acceptor_.open(ep.protocol());
     acceptor_.set_option(net::socket_base::reuse_address(true));
     acceptor_.bind(ep);
@@ -232,14 +229,13 @@ public:
     });
   }
 
-private:
+ private:
   void accept() {
     acceptor_.async_accept(net::make_strand(ioc_),
                            beast::bind_front_handler(&listener::on_accept, shared_from_this()));
   }
   void on_accept(beast::error_code ec, tcp::socket socket) {
-    if (ec == net::error::operation_aborted)
-      return;
+    if (ec == net::error::operation_aborted) return;
     if (!ec) {
       beast::error_code ignored;
       socket.set_option(tcp::no_delay(true), ignored);
@@ -257,11 +253,9 @@ private:
 }  // namespace
 
 server::server(server_options opts, http_handler& handler)
-  : opts_(std::move(opts)), handler_(handler), ioc_(opts_.threads) {}
+    : opts_(std::move(opts)), handler_(handler), ioc_(opts_.threads) {}
 
-server::~server() {
-  stop();
-}
+server::~server() { stop(); }
 
 void server::start() {
   auto address = net::ip::make_address(opts_.host);
@@ -269,8 +263,7 @@ void server::start() {
   bound_port_ = l->port();
   l->run();
   listener_ = l;
-  for (int i = 0; i < opts_.threads; ++i)
-    threads_.emplace_back([this] { ioc_.run(); });
+  for (int i = 0; i < opts_.threads; ++i) threads_.emplace_back([this] { ioc_.run(); });
 }
 
 void server::stop() {
@@ -280,8 +273,7 @@ void server::stop() {
   }
   ioc_.stop();
   for (auto& t : threads_)
-    if (t.joinable())
-      t.join();
+    if (t.joinable()) t.join();
   threads_.clear();
 }
 

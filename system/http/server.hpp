@@ -22,7 +22,7 @@ using respond_fn = std::function<void(response)>;
 using ws_send_fn = std::function<void(std::string)>;
 
 class http_handler {
-public:
+ public:
   virtual ~http_handler() = default;
   /// Answers a request by calling `respond` once, from any thread.
   virtual void handle(request&& req, respond_fn respond) = 0;
@@ -47,7 +47,7 @@ struct server_options {
 };
 
 class server {
-public:
+ public:
   server(server_options opts, http_handler& handler);
   ~server();
   /// Binds and starts the I/O threads. Throws if the address cannot be bound.
@@ -57,7 +57,7 @@ public:
   /// Stops accepting and joins the I/O threads.
   void stop();
 
-private:
+ private:
   server_options opts_;
   http_handler& handler_;
   boost::asio::io_context ioc_;

@@ -27,8 +27,7 @@ struct checker {
   bool ok = true;
   void fail(std::string field, std::string problem) {
     ok = false;
-    if (errors.size() < max_errors)
-      errors.push_back({index, std::move(field), std::move(problem)});
+    if (errors.size() < max_errors) errors.push_back({index, std::move(field), std::move(problem)});
   }
 };
 
@@ -39,19 +38,17 @@ bool printable(std::string_view s) {
 
 // event_id doubles as an idempotency key in URLs and logs: a conservative alphabet.
 bool valid_id(std::string_view s) {
-  return !s.empty() && s.size() <= max_id_bytes &&
-         std::all_of(s.begin(), s.end(), [](char c) {
-           return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' ||
-                  c == '.' || c == ':';
-         });
+  return !s.empty() && s.size() <= max_id_bytes && std::all_of(s.begin(), s.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.' ||
+           c == ':';
+  });
 }
 
 const json::value* find(const json::object& o, std::initializer_list<const char*> names,
                         std::string* which = nullptr) {
   for (auto n : names)
     if (auto i = o.find(n); i != o.end()) {
-      if (which)
-        *which = n;
+      if (which) *which = n;
       return &i->value();
     }
   return nullptr;
@@ -61,8 +58,7 @@ bool optional_string(checker& c, const json::object& o, std::initializer_list<co
                      size_t max_bytes, std::string& out) {
   std::string which;
   auto v = find(o, names, &which);
-  if (v == nullptr)
-    return false;
+  if (v == nullptr) return false;
   if (!v->is_string()) {
     c.fail(which, "must be a string");
     return false;
@@ -85,10 +81,10 @@ bool normalize_level(std::string in, std::string& out) {
   std::transform(in.begin(), in.end(), in.begin(),
                  [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   static const std::pair<const char*, const char*> table[] = {
-    {"trace", "trace"},  {"debug", "debug"},    {"info", "info"},       {"information", "info"},
-    {"notice", "info"},  {"warn", "warn"},      {"warning", "warn"},    {"error", "error"},
-    {"err", "error"},    {"fatal", "fatal"},    {"critical", "fatal"},  {"crit", "fatal"},
-    {"alert", "fatal"},  {"emerg", "fatal"},    {"emergency", "fatal"}, {"panic", "fatal"},
+      {"trace", "trace"}, {"debug", "debug"}, {"info", "info"},       {"information", "info"},
+      {"notice", "info"}, {"warn", "warn"},   {"warning", "warn"},    {"error", "error"},
+      {"err", "error"},   {"fatal", "fatal"}, {"critical", "fatal"},  {"crit", "fatal"},
+      {"alert", "fatal"}, {"emerg", "fatal"}, {"emergency", "fatal"}, {"panic", "fatal"},
   };
   for (auto& [alias, canonical] : table)
     if (in == alias) {
@@ -99,10 +95,8 @@ bool normalize_level(std::string in, std::string& out) {
 }
 
 std::string tag_text(const json::value& v) {
-  if (v.is_string())
-    return std::string{v.get_string()};
-  if (v.is_bool())
-    return v.get_bool() ? "true" : "false";
+  if (v.is_string()) return std::string{v.get_string()};
+  if (v.is_bool()) return v.get_bool() ? "true" : "false";
   return json::serialize(v);
 }
 
@@ -113,9 +107,8 @@ bool is_common(std::string_view k) {
 
 }  // namespace
 
-bool normalize(signal_kind kind, const json::object& in, int64_t index,
-               const ingest_limits& limits, const request_context& ctx, item& out,
-               std::vector<item_error>& errors) {
+bool normalize(signal_kind kind, const json::object& in, int64_t index, const ingest_limits& limits,
+               const request_context& ctx, item& out, std::vector<item_error>& errors) {
   checker c{index, errors};
   if (in.size() > limits.max_fields)
     c.fail("", "more than " + std::to_string(limits.max_fields) + " fields");
@@ -139,8 +132,8 @@ bool normalize(signal_kind kind, const json::object& in, int64_t index,
     } else if (ts < ctx.now - std::chrono::hours{limits.max_past_hours}) {
       c.fail(which, "older than the accepted " + std::to_string(limits.max_past_hours) + " h");
     } else if (ts > ctx.now + std::chrono::minutes{limits.max_future_minutes}) {
-      c.fail(which, "more than " + std::to_string(limits.max_future_minutes) +
-                      " min in the future");
+      c.fail(which,
+             "more than " + std::to_string(limits.max_future_minutes) + " min in the future");
     }
   }
   out.service = ctx.default_service;
@@ -159,8 +152,7 @@ bool normalize(signal_kind kind, const json::object& in, int64_t index,
     }
     for (auto& kv : o) {
       auto k = kv.key();
-      if (is_common(k) || k == "attrs" ||
-          std::find(known.begin(), known.end(), k) != known.end())
+      if (is_common(k) || k == "attrs" || std::find(known.begin(), known.end(), k) != known.end())
         continue;
       attrs[k] = kv.value();
     }
@@ -182,8 +174,7 @@ bool normalize(signal_kind kind, const json::object& in, int64_t index,
                "unknown level '" + raw_level + "' (trace, debug, info, warn, error, fatal)");
       payload["level"] = level;
       payload["message"] = message;
-      if (optional_string(c, in, {"host"}, max_name_bytes, host))
-        payload["host"] = host;
+      if (optional_string(c, in, {"host"}, max_name_bytes, host)) payload["host"] = host;
       payload["attrs"] = attrs_from(in, {"message", "msg", "level", "severity", "host"});
       break;
     }
@@ -204,14 +195,14 @@ bool normalize(signal_kind kind, const json::object& in, int64_t index,
       }
       if (auto v = find(in, {"name"})) {  // explicit form: {"name": ..., "value": ...}
         auto value = find(in, {"value"});
-        if (!v->is_string() || v->get_string().empty() ||
-            v->get_string().size() > max_name_bytes || !printable(v->get_string()))
+        if (!v->is_string() || v->get_string().empty() || v->get_string().size() > max_name_bytes ||
+            !printable(v->get_string()))
           c.fail("name", "must be a metric name of 1 to 200 printable characters");
         else if (value == nullptr || !value->is_number())
           c.fail("value", "is required with \"name\" and must be a number");
         else
-          samples.push_back(json::object{{"name", v->get_string()},
-                                         {"value", value->to_number<double>()}});
+          samples.push_back(
+              json::object{{"name", v->get_string()}, {"value", value->to_number<double>()}});
       }
       const auto& tag_fields = limits.metric_tag_fields;
       for (auto& kv : in) {
@@ -232,8 +223,9 @@ bool normalize(signal_kind kind, const json::object& in, int64_t index,
         }
       }
       if (samples.empty() && c.ok)
-        c.fail("value", "no numeric field: a metric needs \"name\" and \"value\" or at least "
-                        "one numeric field such as \"response_time\": 250");
+        c.fail("value",
+               "no numeric field: a metric needs \"name\" and \"value\" or at least "
+               "one numeric field such as \"response_time\": 250");
       payload["samples"] = std::move(samples);
       payload["tags"] = std::move(tags);
       break;
@@ -263,8 +255,7 @@ const json::value& unwrap(const json::value& v) {
   if (v.is_object()) {
     const auto& o = v.get_object();
     if (o.size() == 1)
-      if (auto i = o.find("value"); i != o.end() && i->value().is_object())
-        return i->value();
+      if (auto i = o.find("value"); i != o.end() && i->value().is_object()) return i->value();
   }
   return v;
 }
@@ -302,12 +293,11 @@ parse_result parse_body(signal_kind kind, std::string_view body, bool ndjson,
     if (!problem) {
       if (v.is_array()) {
         const auto& arr = v.get_array();
-        if (arr.empty())
-          return reject(400, -1, "", "empty batch");
+        if (arr.empty()) return reject(400, -1, "", "empty batch");
         if (arr.size() > limits.max_items)
-          return reject(413, -1, "", "batch of " + std::to_string(arr.size()) +
-                                       " items exceeds the limit of " +
-                                       std::to_string(limits.max_items));
+          return reject(413, -1, "",
+                        "batch of " + std::to_string(arr.size()) + " items exceeds the limit of " +
+                            std::to_string(limits.max_items));
         for (size_t i = 0; i < arr.size(); ++i)
           add_item(kind, arr[i], static_cast<int64_t>(i), limits, ctx, r);
       } else {
@@ -328,27 +318,23 @@ parse_result parse_body(signal_kind kind, std::string_view body, bool ndjson,
   size_t pos = 0;
   while (pos < body.size()) {
     auto end = body.find('\n', pos);
-    if (end == std::string_view::npos)
-      end = body.size();
+    if (end == std::string_view::npos) end = body.size();
     auto line = body.substr(pos, end - pos);
     pos = end + 1;
-    if (line.find_first_not_of(" \t\r") == std::string_view::npos)
-      continue;
+    if (line.find_first_not_of(" \t\r") == std::string_view::npos) continue;
     if (static_cast<size_t>(index) >= limits.max_items)
-      return reject(413, -1, "", "more than " + std::to_string(limits.max_items) +
-                                   " items in the request");
+      return reject(413, -1, "",
+                    "more than " + std::to_string(limits.max_items) + " items in the request");
     json_problem problem;
     auto v = parse_guarded(line, jl, problem);
     if (problem) {
-      if (r.errors.size() < max_errors)
-        r.errors.push_back({index, problem.field, problem.problem});
+      if (r.errors.size() < max_errors) r.errors.push_back({index, problem.field, problem.problem});
     } else {
       add_item(kind, v, index, limits, ctx, r);
     }
     ++index;
   }
-  if (index == 0)
-    return reject(400, -1, "", "empty body");
+  if (index == 0) return reject(400, -1, "", "empty body");
   if (!r.errors.empty()) {
     r.status = 400;
     r.items.clear();
@@ -388,9 +374,10 @@ frame_result parse_frame(std::string_view text, const signal_kind* default_kind,
   }
   if (arr->empty() || arr->size() > limits.max_items) {
     r.status = arr->empty() ? 400 : 413;
-    r.errors.push_back({-1, "", arr->empty() ? "empty batch"
-                                              : "more than " + std::to_string(limits.max_items) +
-                                                  " items in the frame"});
+    r.errors.push_back(
+        {-1, "",
+         arr->empty() ? "empty batch"
+                      : "more than " + std::to_string(limits.max_items) + " items in the frame"});
     return r;
   }
   for (size_t i = 0; i < arr->size(); ++i) {
@@ -450,12 +437,10 @@ int64_t days_from_civil(int64_t y, unsigned m, unsigned d) {
 }
 
 bool digits(std::string_view s, size_t pos, size_t n, int& out) {
-  if (pos + n > s.size())
-    return false;
+  if (pos + n > s.size()) return false;
   out = 0;
   for (size_t i = pos; i < pos + n; ++i) {
-    if (!std::isdigit(static_cast<unsigned char>(s[i])))
-      return false;
+    if (!std::isdigit(static_cast<unsigned char>(s[i]))) return false;
     out = out * 10 + (s[i] - '0');
   }
   return true;
@@ -463,8 +448,8 @@ bool digits(std::string_view s, size_t pos, size_t n, int& out) {
 
 bool parse_rfc3339(std::string_view s, sys_time& out) {
   int y, mo, d, h, mi, sec;
-  if (!digits(s, 0, 4, y) || s.size() < 20 || s[4] != '-' || !digits(s, 5, 2, mo) ||
-      s[7] != '-' || !digits(s, 8, 2, d) || (s[10] != 'T' && s[10] != 't' && s[10] != ' ') ||
+  if (!digits(s, 0, 4, y) || s.size() < 20 || s[4] != '-' || !digits(s, 5, 2, mo) || s[7] != '-' ||
+      !digits(s, 8, 2, d) || (s[10] != 'T' && s[10] != 't' && s[10] != ' ') ||
       !digits(s, 11, 2, h) || s[13] != ':' || !digits(s, 14, 2, mi) || s[16] != ':' ||
       !digits(s, 17, 2, sec))
     return false;
@@ -482,8 +467,7 @@ bool parse_rfc3339(std::string_view s, sys_time& out) {
       scale /= 10;
       ++pos;
     }
-    if (pos == start)
-      return false;
+    if (pos == start) return false;
   }
   int64_t offset_min = 0;
   if (pos < s.size() && (s[pos] == 'Z' || s[pos] == 'z')) {
@@ -498,8 +482,7 @@ bool parse_rfc3339(std::string_view s, sys_time& out) {
   } else {
     return false;  // RFC 3339 requires an offset
   }
-  if (pos != s.size())
-    return false;
+  if (pos != s.size()) return false;
   int64_t secs = days_from_civil(y, static_cast<unsigned>(mo), static_cast<unsigned>(d)) * 86400 +
                  h * 3600 + mi * 60 + std::min(sec, 59) - offset_min * 60;
   out = sys_time{std::chrono::duration_cast<sys_time::duration>(std::chrono::seconds{secs} +
@@ -527,7 +510,7 @@ bool parse_timestamp(const json::value& v, sys_time& out, std::string& problem) 
     // Magnitude picks the unit: seconds until year 5138, then ms, us, ns.
     double ns = x < 1e11 ? x * 1e9 : x < 1e14 ? x * 1e6 : x < 1e17 ? x * 1e3 : x;
     out = sys_time{std::chrono::duration_cast<sys_time::duration>(
-      std::chrono::nanoseconds{static_cast<int64_t>(ns)})};
+        std::chrono::nanoseconds{static_cast<int64_t>(ns)})};
     return true;
   }
   problem = "must be an RFC 3339 string or a Unix epoch number";
@@ -550,8 +533,8 @@ std::string format_timestamp(sys_time t) {
 std::string new_event_id(sys_time now) {
   thread_local std::mt19937_64 rng{std::random_device{}()};
   uint64_t ms = static_cast<uint64_t>(
-    std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count());
-  uint64_t hi = (ms << 16) | 0x7000u | (rng() & 0x0fffu);            // 48-bit time, version 7
+      std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count());
+  uint64_t hi = (ms << 16) | 0x7000u | (rng() & 0x0fffu);                 // 48-bit time, version 7
   uint64_t lo = (rng() & 0x3fffffffffffffffull) | 0x8000000000000000ull;  // variant 10
   char buf[40];
   std::snprintf(buf, sizeof(buf), "%08llx-%04llx-%04llx-%04llx-%012llx",

@@ -46,8 +46,7 @@ struct guard_handler {
     number_text.append(last.data(), last.size());
     bool integral = number_text.find_first_of(".eE") == std::string::npos;
     number_text.clear();
-    if (integral)
-      return fail(ec, "integer beyond 2^53 would lose precision; send it as a string");
+    if (integral) return fail(ec, "integer beyond 2^53 would lose precision; send it as a string");
     return true;
   }
 
@@ -64,14 +63,12 @@ struct guard_handler {
     return true;
   }
   bool on_key_part(json::string_view s, std::size_t, json::error_code& ec) {
-    if (!check_chars(s, ec))
-      return false;
+    if (!check_chars(s, ec)) return false;
     st.push_chars(s);
     return true;
   }
   bool on_key(json::string_view s, std::size_t, json::error_code& ec) {
-    if (!check_chars(s, ec))
-      return false;
+    if (!check_chars(s, ec)) return false;
     part_bytes = 0;
     st.push_key(s);
     // value_stack concatenated earlier parts; remember the whole key for error messages.
@@ -79,14 +76,12 @@ struct guard_handler {
     return true;
   }
   bool on_string_part(json::string_view s, std::size_t, json::error_code& ec) {
-    if (!check_chars(s, ec))
-      return false;
+    if (!check_chars(s, ec)) return false;
     st.push_chars(s);
     return true;
   }
   bool on_string(json::string_view s, std::size_t, json::error_code& ec) {
-    if (!check_chars(s, ec))
-      return false;
+    if (!check_chars(s, ec)) return false;
     part_bytes = 0;
     st.push_string(s);
     return true;
@@ -141,8 +136,7 @@ json::parse_options options_for(const json_limits& limits) {
 
 }  // namespace
 
-json::value parse_guarded(std::string_view text, const json_limits& limits,
-                          json_problem& problem) {
+json::value parse_guarded(std::string_view text, const json_limits& limits, json_problem& problem) {
   json::basic_parser<guard_handler> p{options_for(limits)};
   p.handler().limits = limits;
   p.handler().st.reset();
@@ -175,10 +169,8 @@ bool looks_like_ndjson(std::string_view text) {
   auto nl = text.find('\n');
   while (nl != std::string_view::npos) {
     auto rest = text.find_first_not_of(" \t\r\n", nl);
-    if (rest == std::string_view::npos)
-      return false;
-    if (text[rest] == '{' || text[rest] == '[')
-      return true;
+    if (rest == std::string_view::npos) return false;
+    if (text[rest] == '{' || text[rest] == '[') return true;
     nl = text.find('\n', rest);
   }
   return false;

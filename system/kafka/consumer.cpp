@@ -1,8 +1,8 @@
 #include "system/kafka/consumer.hpp"
 
-#include <caf/all.hpp>
 #include <librdkafka/rdkafka.h>
 #include <spdlog/spdlog.h>
+#include <caf/all.hpp>
 
 #include "system/kafka/settings.hpp"
 
@@ -61,8 +61,7 @@ consumer::consumer(const config& cfg, metrics_registry& metrics) : cfg_(cfg), me
 
 consumer::~consumer() {
   stop();
-  if (rk_ != nullptr)
-    rd_kafka_destroy(rk_);
+  if (rk_ != nullptr) rd_kafka_destroy(rk_);
 }
 
 void consumer::start(shard_actor shard) {
@@ -77,11 +76,9 @@ void consumer::start(shard_actor shard) {
 }
 
 void consumer::stop() {
-  if (stop_.exchange(true))
-    return;
+  if (stop_.exchange(true)) return;
   cv_.notify_all();
-  if (thread_.joinable())
-    thread_.join();
+  if (thread_.joinable()) thread_.join();
 }
 
 void consumer::durable(const topic_partition& tp, uint64_t gen, int64_t next, size_t batches) {
@@ -102,12 +99,11 @@ void consumer::rewind(const topic_partition& tp) {
 
 void consumer::loop() {
   static auto& consumed =
-    metrics_.get_counter("rtmon_consumer_records_total", "Records polled from Kafka");
+      metrics_.get_counter("rtmon_consumer_records_total", "Records polled from Kafka");
   while (!stop_) {
     drain_control();
     bool any_pending = false;
-    for (auto& kv : parts_)
-      any_pending |= !kv.second.pending.empty();
+    for (auto& kv : parts_) any_pending |= !kv.second.pending.empty();
     auto* msg = rd_kafka_consumer_poll(rk_, any_pending ? 1 : 100);
     if (msg == nullptr) {
       dispatch_due(true);
@@ -133,30 +129,24 @@ void consumer::loop() {
 void consumer::take(const topic_partition& tp, int64_t offset, std::string key,
                     std::string payload) {
   auto i = parts_.find(tp);
-  if (i == parts_.end())
-    return;  // not (or no longer) ours
+  if (i == parts_.end()) return;  // not (or no longer) ours
   auto& p = i->second;
   if (p.resume_at >= 0 || (p.durable >= 0 && offset < p.durable))
     return;  // paused (will be re-read after the seek) or already durable
-  if (p.first_seen < 0)
-    p.first_seen = offset;
-  if (p.pending.empty())
-    p.pending_since = clock::now();
+  if (p.first_seen < 0) p.first_seen = offset;
+  if (p.pending.empty()) p.pending_since = clock::now();
   p.pending.push_back({offset, std::move(key), std::move(payload)});
-  if (p.pending.size() >= cfg_.consumer.max_batch_records)
-    dispatch(tp, p);
+  if (p.pending.size() >= cfg_.consumer.max_batch_records) dispatch(tp, p);
 }
 
 void consumer::dispatch_due(bool force) {
   auto now = clock::now();
   for (auto& [tp, p] : parts_)
-    if (!p.pending.empty() && (force || now - p.pending_since >= batch_linger))
-      dispatch(tp, p);
+    if (!p.pending.empty() && (force || now - p.pending_since >= batch_linger)) dispatch(tp, p);
 }
 
 void consumer::dispatch(const topic_partition& tp, part_state& p) {
-  if (p.pending.empty())
-    return;
+  if (p.pending.empty()) return;
   if (p.inflight >= cfg_.consumer.max_inflight_batches) {
     pause(tp, p);
     return;
@@ -179,7 +169,7 @@ void consumer::pause(const topic_partition& tp, part_state& p) {
   l.add(tp);
   rd_kafka_pause_partitions(rk_, l.list);
   static auto& paused =
-    metrics_.get_counter("rtmon_consumer_pauses_total", "Partitions paused for backpressure");
+      metrics_.get_counter("rtmon_consumer_pauses_total", "Partitions paused for backpressure");
   paused.inc();
 }
 
@@ -219,12 +209,10 @@ void consumer::drain_control() {
     marks.swap(marks_);
     rewinds.swap(rewinds_);
   }
-  for (const auto& m : marks)
-    apply(m);
+  for (const auto& m : marks) apply(m);
   for (const auto& tp : rewinds) {
     auto i = parts_.find(tp);
-    if (i == parts_.end())
-      continue;
+    if (i == parts_.end()) continue;
     auto& p = i->second;
     auto target = p.durable >= 0 ? p.durable : p.first_seen;
     p.generation = next_generation_++;
@@ -247,7 +235,7 @@ void consumer::on_rebalance(int err, rd_kafka_topic_partition_list_t* parts) {
       p = part_state{};
       p.generation = next_generation_++;
       auto name = tp.topic.substr(cfg_.kafka.topic_prefix.size());
-      p.kind = name == "metrics" ? signal_kind::metric
+      p.kind = name == "metrics"  ? signal_kind::metric
                : name == "events" ? signal_kind::event
                                   : signal_kind::log;
     }
@@ -274,8 +262,7 @@ void consumer::revoke_all(rd_kafka_topic_partition_list_t* parts) {
   auto deadline = clock::now() + revoke_grace;
   auto busy = [&] {
     for (const auto& tp : revoked)
-      if (auto it = parts_.find(tp); it != parts_.end() && it->second.inflight > 0)
-        return true;
+      if (auto it = parts_.find(tp); it != parts_.end() && it->second.inflight > 0) return true;
     return false;
   };
   while (busy() && clock::now() < deadline) {
@@ -287,8 +274,9 @@ void consumer::revoke_all(rd_kafka_topic_partition_list_t* parts) {
     drain_control();
   }
   if (busy())
-    spdlog::warn("kafka consumer: revoking with rows still in flight; the next owner re-reads "
-                 "them (the store ignores duplicates)");
+    spdlog::warn(
+        "kafka consumer: revoking with rows still in flight; the next owner re-reads "
+        "them (the store ignores duplicates)");
   if (auto e = rd_kafka_commit(rk_, nullptr, 0);
       e != RD_KAFKA_RESP_ERR_NO_ERROR && e != RD_KAFKA_RESP_ERR__NO_OFFSET)
     spdlog::warn("kafka consumer: commit on revoke: {}", rd_kafka_err2str(e));
@@ -333,14 +321,12 @@ void ensure_topics(const kafka_settings& settings, const std::vector<std::string
                      rd_kafka_topic_result_name(results[i]), settings.partitions);
     }
   }
-  if (ev != nullptr)
-    rd_kafka_event_destroy(ev);
+  if (ev != nullptr) rd_kafka_event_destroy(ev);
   rd_kafka_AdminOptions_destroy(opts);
   rd_kafka_NewTopic_destroy_array(news.data(), news.size());
   rd_kafka_queue_destroy(queue);
   rd_kafka_destroy(rk);
-  if (!failure.empty())
-    throw std::runtime_error("creating Kafka topics: " + failure);
+  if (!failure.empty()) throw std::runtime_error("creating Kafka topics: " + failure);
 }
 
 }  // namespace rtmon::kafka

@@ -26,7 +26,7 @@ struct rd_kafka_topic_partition_list_s;
 namespace rtmon::kafka {
 
 class consumer : public offset_sink {
-public:
+ public:
   consumer(const config& cfg, metrics_registry& metrics);
   ~consumer() override;
 
@@ -42,14 +42,14 @@ public:
   /// The librdkafka rebalance callback lands here (poll thread).
   void on_rebalance(int err, rd_kafka_topic_partition_list_s* parts);
 
-private:
+ private:
   struct part_state {
     signal_kind kind = signal_kind::log;
     uint64_t generation = 0;
-    size_t inflight = 0;         // batches handed to the shard, not yet durable
-    int64_t durable = -1;        // next offset after the last durable row
-    int64_t first_seen = -1;     // first offset polled in this assignment (rewind target)
-    int64_t resume_at = -1;      // paused: re-read from here
+    size_t inflight = 0;      // batches handed to the shard, not yet durable
+    int64_t durable = -1;     // next offset after the last durable row
+    int64_t first_seen = -1;  // first offset polled in this assignment (rewind target)
+    int64_t resume_at = -1;   // paused: re-read from here
     std::vector<kafka_record> pending;
     std::chrono::steady_clock::time_point pending_since;
   };

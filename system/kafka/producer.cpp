@@ -25,8 +25,7 @@ struct producer::request {
     while (v > cur && !worst.compare_exchange_weak(cur, v)) {
     }
     std::lock_guard<std::mutex> guard{mx};
-    if (error.empty())
-      error = std::move(what);
+    if (error.empty()) error = std::move(what);
   }
 };
 
@@ -73,14 +72,14 @@ produce_status classify(rd_kafka_resp_err_t err) {
 
 int64_t now_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
-           std::chrono::steady_clock::now().time_since_epoch())
-    .count();
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
 }
 
 }  // namespace
 
 producer::producer(const kafka_settings& settings, metrics_registry& metrics)
-  : settings_(settings), metrics_(metrics) {
+    : settings_(settings), metrics_(metrics) {
   config_builder conf;
   conf.set("bootstrap.servers", settings.brokers);
   conf.set("client.id", "rtmon-edge");
@@ -89,8 +88,7 @@ producer::producer(const kafka_settings& settings, metrics_registry& metrics)
   conf.set("acks", "all");
   conf.set("linger.ms", std::to_string(settings.linger_ms));
   conf.set("message.timeout.ms", std::to_string(settings.message_timeout_ms));
-  conf.set("queue.buffering.max.kbytes",
-           std::to_string(settings.max_inflight_bytes / 1024 + 1024));
+  conf.set("queue.buffering.max.kbytes", std::to_string(settings.max_inflight_bytes / 1024 + 1024));
   conf.set("queue.buffering.max.messages", "1000000");
   conf.set("message.max.bytes", "1048576");
   conf.set("compression.codec", "none");
@@ -103,26 +101,21 @@ producer::producer(const kafka_settings& settings, metrics_registry& metrics)
 
 producer::~producer() {
   shutdown(0);
-  if (rk_ != nullptr)
-    rd_kafka_destroy(rk_);
+  if (rk_ != nullptr) rd_kafka_destroy(rk_);
 }
 
-void producer::produce(const std::string& topic, std::vector<ingest::item> items,
-                       callback done) {
-  static auto& refused = metrics_.get_counter("rtmon_ingest_refused_total",
-                                              "Requests refused before producing",
-                                              "reason=\"budget\"");
-  static auto& down = metrics_.get_counter("rtmon_ingest_refused_total",
-                                           "Requests refused before producing",
-                                           "reason=\"broker_down\"");
+void producer::produce(const std::string& topic, std::vector<ingest::item> items, callback done) {
+  static auto& refused = metrics_.get_counter(
+      "rtmon_ingest_refused_total", "Requests refused before producing", "reason=\"budget\"");
+  static auto& down = metrics_.get_counter(
+      "rtmon_ingest_refused_total", "Requests refused before producing", "reason=\"broker_down\"");
   if (!broker_up_) {
     down.inc();
     done({produce_status::unavailable, "Kafka brokers are unreachable"});
     return;
   }
   size_t bytes = 0;
-  for (const auto& it : items)
-    bytes += it.payload.size() + it.service.size();
+  for (const auto& it : items) bytes += it.payload.size() + it.service.size();
   if (inflight_bytes_.fetch_add(bytes) + bytes > settings_.max_inflight_bytes) {
     inflight_bytes_.fetch_sub(bytes);
     refused.inc();
@@ -136,10 +129,10 @@ void producer::produce(const std::string& topic, std::vector<ingest::item> items
   size_t produced = 0;
   for (auto& it : items) {
     auto err = rd_kafka_producev(
-      rk_, RD_KAFKA_V_TOPIC(topic.c_str()),
-      RD_KAFKA_V_KEY(const_cast<char*>(it.service.data()), it.service.size()),
-      RD_KAFKA_V_VALUE(const_cast<char*>(it.payload.data()), it.payload.size()),
-      RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_OPAQUE(req), RD_KAFKA_V_END);
+        rk_, RD_KAFKA_V_TOPIC(topic.c_str()),
+        RD_KAFKA_V_KEY(const_cast<char*>(it.service.data()), it.service.size()),
+        RD_KAFKA_V_VALUE(const_cast<char*>(it.payload.data()), it.payload.size()),
+        RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_OPAQUE(req), RD_KAFKA_V_END);
     if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
       req->note(classify(err), rd_kafka_err2str(err));
       break;
@@ -162,11 +155,10 @@ void producer::on_delivery(request* req, int err, int status, size_t) {
       what += " (possibly persisted: retry with the same event_id)";
     req->note(classify(e), what);
   }
-  if (err != -1 && req->remaining.fetch_sub(1) != 1)
-    return;
+  if (err != -1 && req->remaining.fetch_sub(1) != 1) return;
   // Last message of the request: report once.
   static auto& latency = metrics_.get_histogram(
-    "rtmon_kafka_produce_seconds", "From produce to the last delivery report of a request");
+      "rtmon_kafka_produce_seconds", "From produce to the last delivery report of a request");
   auto secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - req->start);
   latency.observe(secs.count());
   inflight_bytes_.fetch_sub(req->bytes);
@@ -183,8 +175,7 @@ void producer::on_delivery(request* req, int err, int status, size_t) {
 bool producer::probe(int timeout_ms) {
   const struct rd_kafka_metadata* md = nullptr;
   auto err = rd_kafka_metadata(rk_, 0, nullptr, &md, timeout_ms);
-  if (md != nullptr)
-    rd_kafka_metadata_destroy(md);
+  if (md != nullptr) rd_kafka_metadata_destroy(md);
   return err == RD_KAFKA_RESP_ERR_NO_ERROR;
 }
 
@@ -204,10 +195,8 @@ void producer::poll_loop() {
 }
 
 void producer::shutdown(int timeout_ms) {
-  if (stop_.exchange(true))
-    return;
-  if (poller_.joinable())
-    poller_.join();
+  if (stop_.exchange(true)) return;
+  if (poller_.joinable()) poller_.join();
   if (timeout_ms > 0 && rd_kafka_flush(rk_, timeout_ms) != RD_KAFKA_RESP_ERR_NO_ERROR)
     spdlog::warn("kafka producer: {} messages still undelivered at shutdown",
                  rd_kafka_outq_len(rk_));

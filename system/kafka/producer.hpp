@@ -31,7 +31,7 @@ struct produce_outcome {
 };
 
 class producer {
-public:
+ public:
   using callback = std::function<void(produce_outcome)>;
 
   producer(const kafka_settings& settings, metrics_registry& metrics);
@@ -53,7 +53,7 @@ public:
 
   struct request;  // per produce() call: remaining messages, outcome, callback
 
-private:
+ private:
   void poll_loop();
   void on_delivery(request* req, int err, int status, size_t bytes);
 

@@ -6,23 +6,32 @@
 #include <string>
 
 #include <librdkafka/rdkafka.h>
+#include <spdlog/spdlog.h>
 
 namespace rtmon::kafka {
 
 class config_builder {
-public:
-  config_builder() : conf_(rd_kafka_conf_new()) {}
+ public:
+  config_builder() : conf_(rd_kafka_conf_new()) {
+    // librdkafka's own messages go through spdlog like everything else (syslog levels).
+    rd_kafka_conf_set_log_cb(
+        conf_, [](const rd_kafka_t* rk, int level, const char* fac, const char* buf) {
+          auto lvl = level <= 3   ? spdlog::level::err
+                     : level == 4 ? spdlog::level::warn
+                     : level <= 6 ? spdlog::level::info
+                                  : spdlog::level::debug;
+          spdlog::log(lvl, "kafka {} {}: {}", rk ? rd_kafka_name(rk) : "", fac, buf);
+        });
+  }
   ~config_builder() {
-    if (conf_ != nullptr)
-      rd_kafka_conf_destroy(conf_);
+    if (conf_ != nullptr) rd_kafka_conf_destroy(conf_);
   }
   config_builder(const config_builder&) = delete;
   config_builder& operator=(const config_builder&) = delete;
 
   void set(const std::string& key, const std::string& value) {
     char err[512];
-    if (rd_kafka_conf_set(conf_, key.c_str(), value.c_str(), err, sizeof(err)) !=
-        RD_KAFKA_CONF_OK)
+    if (rd_kafka_conf_set(conf_, key.c_str(), value.c_str(), err, sizeof(err)) != RD_KAFKA_CONF_OK)
       throw std::runtime_error("kafka config " + key + ": " + err);
   }
   rd_kafka_conf_t* get() { return conf_; }
@@ -31,13 +40,12 @@ public:
   rd_kafka_t* create(rd_kafka_type_t type) {
     char err[512];
     auto rk = rd_kafka_new(type, conf_, err, sizeof(err));
-    if (rk == nullptr)
-      throw std::runtime_error(std::string{"kafka client: "} + err);
+    if (rk == nullptr) throw std::runtime_error(std::string{"kafka client: "} + err);
     conf_ = nullptr;
     return rk;
   }
 
-private:
+ private:
   rd_kafka_conf_t* conf_;
 };
 

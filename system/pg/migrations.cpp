@@ -5,15 +5,15 @@
 #include <map>
 #include <stdexcept>
 
-#include <pqxx/pqxx>
 #include <spdlog/spdlog.h>
+#include <pqxx/pqxx>
 
 namespace rtmon::pg {
 
 namespace {
 
 // Arbitrary but fixed: every rtmon process takes the same lock.
-constexpr int64_t migration_lock_key = 0x72746d6f6e; // "rtmon"
+constexpr int64_t migration_lock_key = 0x72746d6f6e;  // "rtmon"
 
 }  // namespace
 
@@ -31,16 +31,17 @@ std::string checksum(const std::string& sql) {
 migrate_report migrate(const std::string& url, const std::vector<migration>& all) {
   pqxx::connection conn{url};
   migrate_report report;
-  pqxx::nontransaction{conn}.exec("select pg_advisory_lock(" +
-                                  std::to_string(migration_lock_key) + ")");
+  pqxx::nontransaction{conn}.exec("select pg_advisory_lock(" + std::to_string(migration_lock_key) +
+                                  ")");
   // Released explicitly below, and by Postgres when the session ends on any error.
   try {
     {
       pqxx::work tx{conn};
       tx.exec("set local client_min_messages = warning");
-      tx.exec("create table if not exists schema_migrations ("
-              " version integer primary key, name text not null, checksum text not null,"
-              " applied_at timestamptz not null default now())");
+      tx.exec(
+          "create table if not exists schema_migrations ("
+          " version integer primary key, name text not null, checksum text not null,"
+          " applied_at timestamptz not null default now())");
       tx.commit();
     }
     std::map<int, std::string> applied;
@@ -51,10 +52,9 @@ migrate_report migrate(const std::string& url, const std::vector<migration>& all
     }
     int highest_known = all.empty() ? 0 : all.back().version;
     if (!applied.empty() && applied.rbegin()->first > highest_known)
-      throw std::runtime_error("database schema is at version " +
-                               std::to_string(applied.rbegin()->first) +
-                               ", newer than this rtmon build knows (" +
-                               std::to_string(highest_known) + ")");
+      throw std::runtime_error(
+          "database schema is at version " + std::to_string(applied.rbegin()->first) +
+          ", newer than this rtmon build knows (" + std::to_string(highest_known) + ")");
     for (const auto& m : all) {
       auto sum = checksum(m.sql);
       if (auto i = applied.find(m.version); i != applied.end()) {

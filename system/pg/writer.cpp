@@ -3,8 +3,8 @@
 #include <optional>
 #include <tuple>
 
-#include <pqxx/pqxx>
 #include <spdlog/spdlog.h>
+#include <pqxx/pqxx>
 
 #include "system/pg/url.hpp"
 
@@ -32,8 +32,7 @@ std::string move_sql(const std::string& table, const std::string& cols, const st
   std::string match;
   std::string distinct;
   for (auto k : {std::string{"event_id"}, key}) {
-    if (k.empty())
-      continue;
+    if (k.empty()) continue;
     match += (match.empty() ? "" : " and ") + ("t." + k + " = s." + k);
     distinct += (distinct.empty() ? "" : ", ") + ("s." + k);
   }
@@ -44,21 +43,18 @@ std::string move_sql(const std::string& table, const std::string& cols, const st
 }
 
 std::optional<std::string> null_if_empty(const std::string& s) {
-  if (s.empty())
-    return std::nullopt;
+  if (s.empty()) return std::nullopt;
   return s;
 }
 
 }  // namespace
 
 writer::writer(std::string url, store_settings settings)
-  : url_(std::move(url)), settings_(settings) {}
+    : url_(std::move(url)), settings_(settings) {}
 
 writer::~writer() = default;
 
-void writer::reset() {
-  conn_.reset();
-}
+void writer::reset() { conn_.reset(); }
 
 pqxx::connection& writer::connection() {
   if (!conn_ || !conn_->is_open()) {
@@ -94,20 +90,20 @@ write_stats writer::write(const std::vector<store_batch_ptr>& batches) {
           s << std::make_tuple(r.event_id, r.ts, r.service, null_if_empty(r.host), r.level,
                                r.message, r.attrs);
       s.complete();
-      static const auto sql = move_sql(
-        "logs", "event_id, ts, service, host, level, message, attrs", "", h);
+      static const auto sql =
+          move_sql("logs", "event_id, ts, service, host, level, message, attrs", "", h);
       stats.inserted += tx.exec1(sql)[0].as<uint64_t>();
     }
     if (metrics > 0) {
-      pqxx::stream_to s{tx, "stage_metrics",
-                        std::vector<std::string>{"event_id", "ts", "service", "name", "value",
-                                                 "tags"}};
+      pqxx::stream_to s{
+          tx, "stage_metrics",
+          std::vector<std::string>{"event_id", "ts", "service", "name", "value", "tags"}};
       for (const auto& b : batches)
         for (const auto& r : b->metrics)
           s << std::make_tuple(r.event_id, r.ts, r.service, r.name, r.value, r.tags);
       s.complete();
       static const auto sql =
-        move_sql("metrics", "event_id, ts, service, name, value, tags", "name", h);
+          move_sql("metrics", "event_id, ts, service, name, value, tags", "name", h);
       stats.inserted += tx.exec1(sql)[0].as<uint64_t>();
     }
     if (events > 0) {
@@ -142,10 +138,10 @@ void writer::maintain() {
   pqxx::work tx{conn};
   auto created = tx.exec1("select rtmon_ensure_partitions(1, " +
                           std::to_string(settings_.partitions_ahead_days) + ")")[0]
-                   .as<int>();
+                     .as<int>();
   auto dropped =
-    tx.exec1("select rtmon_drop_partitions(" + std::to_string(settings_.retention_days) + ")")[0]
-      .as<int>();
+      tx.exec1("select rtmon_drop_partitions(" + std::to_string(settings_.retention_days) + ")")[0]
+          .as<int>();
   tx.commit();
   if (created > 0 || dropped > 0)
     spdlog::info("store: partitions created {}, dropped {}", created, dropped);

@@ -21,7 +21,7 @@ struct write_stats {
 };
 
 class writer {
-public:
+ public:
   writer(std::string url, store_settings settings);
   ~writer();
 
@@ -35,7 +35,7 @@ public:
   /// Drops the connection (after an error it is re-established on next use).
   void reset();
 
-private:
+ private:
   pqxx::connection& connection();
 
   std::string url_;

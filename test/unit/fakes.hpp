@@ -38,11 +38,11 @@ inline consumed_batch_ptr log_batch(int32_t partition, uint64_t gen, int64_t fir
   b->generation = gen;
   for (int i = 0; i < n; ++i) {
     auto off = first + i;
-    b->records.push_back(
-      {off, service,
-       R"({"event_id":"e)" + std::to_string(partition) + "-" + std::to_string(off) +
-         R"(","ts":"2026-11-23T10:00:00.000000Z","service":")" + service +
-         R"(","level":"info","message":"m","attrs":{}})"});
+    b->records.push_back({off, service,
+                          R"({"event_id":"e)" + std::to_string(partition) + "-" +
+                              std::to_string(off) +
+                              R"(","ts":"2026-11-23T10:00:00.000000Z","service":")" + service +
+                              R"(","level":"info","message":"m","attrs":{}})"});
   }
   return b;
 }

@@ -40,7 +40,9 @@ struct fixture {
 CAF_TEST_FIXTURE_SCOPE(ingest_tests, fixture)
 
 CAF_TEST(the seed log line is accepted with its envelope) {
-  auto r = parse(signal_kind::log, R"({"value": {"level": "error", "msg": "Database connection failed", "service": "api", "host": "server-01"}})");
+  auto r = parse(
+      signal_kind::log,
+      R"({"value": {"level": "error", "msg": "Database connection failed", "service": "api", "host": "server-01"}})");
   CAF_REQUIRE(r.errors.empty());
   CAF_REQUIRE_EQUAL(r.items.size(), 1u);
   CAF_CHECK_EQUAL(r.items[0].service, "api");
@@ -53,7 +55,9 @@ CAF_TEST(the seed log line is accepted with its envelope) {
 }
 
 CAF_TEST(the seed metric line becomes a sample with tags) {
-  auto r = parse(signal_kind::metric, R"({"value": {"response_time": 250, "endpoint": "/api/users", "status_code": 200}})");
+  auto r =
+      parse(signal_kind::metric,
+            R"({"value": {"response_time": 250, "endpoint": "/api/users", "status_code": 200}})");
   CAF_REQUIRE(r.errors.empty());
   auto p = payload(r);
   CAF_CHECK_EQUAL(r.items[0].service, "unknown");
@@ -114,11 +118,9 @@ CAF_TEST(values postgres would refuse are rejected at the edge) {
 
 CAF_TEST(limits on depth strings items and body shape) {
   std::string deep = R"({"message":"x","attrs":)";
-  for (int i = 0; i < 20; ++i)
-    deep += R"({"a":)";
+  for (int i = 0; i < 20; ++i) deep += R"({"a":)";
   deep += "1";
-  for (int i = 0; i < 21; ++i)
-    deep += "}";
+  for (int i = 0; i < 21; ++i) deep += "}";
   auto d = parse(signal_kind::log, deep);
   CAF_CHECK_EQUAL(d.status, 400);
   CAF_CHECK(first_problem(d).find("nesting") != std::string::npos);
@@ -139,11 +141,9 @@ CAF_TEST(required fields and types per kind) {
   CAF_CHECK_EQUAL(field_of(signal_kind::log, R"({"level":"info"})"), "message");
   CAF_CHECK_EQUAL(field_of(signal_kind::event, R"({"name":"x"})"), "type");
   CAF_CHECK_EQUAL(field_of(signal_kind::metric, R"({"endpoint":"/x"})"), "value");
-  CAF_CHECK_EQUAL(field_of(signal_kind::metric, R"({"name":"x","value":"3"})"),
-                  "value");
+  CAF_CHECK_EQUAL(field_of(signal_kind::metric, R"({"name":"x","value":"3"})"), "value");
   CAF_CHECK_EQUAL(field_of(signal_kind::log, R"({"message":5})"), "message");
-  CAF_CHECK_EQUAL(field_of(signal_kind::log, R"({"message":"x","service":""})"),
-                  "service");
+  CAF_CHECK_EQUAL(field_of(signal_kind::log, R"({"message":"x","service":""})"), "service");
 }
 
 CAF_TEST(timestamps accept rfc3339 and epochs and enforce bounds) {
@@ -164,7 +164,8 @@ CAF_TEST(timestamps accept rfc3339 and epochs and enforce bounds) {
 }
 
 CAF_TEST(levels are normalized) {
-  auto r = parse(signal_kind::log, R"([{"message":"a","level":"WARNING"},{"message":"b","severity":"critical"}])");
+  auto r = parse(signal_kind::log,
+                 R"([{"message":"a","level":"WARNING"},{"message":"b","severity":"critical"}])");
   CAF_REQUIRE(r.errors.empty());
   CAF_CHECK_EQUAL(payload(r, 0)["level"], "warn");
   CAF_CHECK_EQUAL(payload(r, 1)["level"], "fatal");

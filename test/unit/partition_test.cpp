@@ -18,24 +18,24 @@ struct fake_store_state {
   static inline const char* name = "fake_store";
 };
 
-fake_store_actor::behavior_type
-fake_store(fake_store_actor::stateful_pointer<fake_store_state> self) {
+fake_store_actor::behavior_type fake_store(
+    fake_store_actor::stateful_pointer<fake_store_state> self) {
   return {
-    [=](caf::ok_atom, size_t i) {
-      auto& p = self->state.parked.at(i);
-      p.second.deliver(store_result{p.first->rows()});
-    },
-    [=](caf::close_atom, size_t i) {
-      self->state.parked.at(i).second.deliver(
-        caf::make_error(caf::sec::runtime_error, "pg down"));
-    },
-    [=](atom::store, const store_batch_ptr& b) -> caf::result<store_result> {
-      auto rp = self->make_response_promise<store_result>();
-      self->state.parked.emplace_back(b, rp);
-      return rp;
-    },
-    [](caf::flush_atom) {},
-    [](atom::maintain) {},
+      [=](caf::ok_atom, size_t i) {
+        auto& p = self->state.parked.at(i);
+        p.second.deliver(store_result{p.first->rows()});
+      },
+      [=](caf::close_atom, size_t i) {
+        self->state.parked.at(i).second.deliver(
+            caf::make_error(caf::sec::runtime_error, "pg down"));
+      },
+      [=](atom::store, const store_batch_ptr& b) -> caf::result<store_result> {
+        auto rp = self->make_response_promise<store_result>();
+        self->state.parked.emplace_back(b, rp);
+        return rp;
+      },
+      [](caf::flush_atom) {},
+      [](atom::maintain) {},
   };
 }
 
@@ -46,8 +46,7 @@ struct fixture : test_coordinator_fixture<> {
   fixture() {
     store = sys.spawn(fake_store);
     part = sys.spawn(partition, topic_partition{"rtmon.logs", 3}, store_actor{store},
-                     offset_sink_ptr{sink},
-                     size_t{100});
+                     offset_sink_ptr{sink}, size_t{100});
     sched.run();
   }
   ~fixture() override {

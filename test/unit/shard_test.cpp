@@ -1,6 +1,6 @@
 #define CAF_SUITE shard
-#include "actors/partition/partition.hpp"
 #include "actors/shard/shard.hpp"
+#include "actors/partition/partition.hpp"
 #include "test/unit/fakes.hpp"
 #include "test/unit/test.hpp"
 
@@ -17,15 +17,15 @@ struct counting_store_state {
 };
 
 store_actor::behavior_type counting_store(
-  store_actor::stateful_pointer<counting_store_state> self) {
+    store_actor::stateful_pointer<counting_store_state> self) {
   return {
-    [=](atom::store, const store_batch_ptr& b) {
-      self->state.requests++;
-      self->state.rows += b->rows();
-      return store_result{b->rows()};
-    },
-    [](caf::flush_atom) {},
-    [](atom::maintain) {},
+      [=](atom::store, const store_batch_ptr& b) {
+        self->state.requests++;
+        self->state.rows += b->rows();
+        return store_result{b->rows()};
+      },
+      [](caf::flush_atom) {},
+      [](atom::maintain) {},
   };
 }
 
@@ -97,7 +97,7 @@ CAF_TEST(a revoked partition actor stops without a rewind) {
   CAF_CHECK(sink->rewinds.empty());
 }
 
-CAF_TEST(back-off grows and is capped) {
+CAF_TEST(back - off grows and is capped) {
   CAF_CHECK_EQUAL(restart_backoff(1), caf::timespan{100ms});
   CAF_CHECK_EQUAL(restart_backoff(2), caf::timespan{200ms});
   CAF_CHECK_EQUAL(restart_backoff(20), caf::timespan{10s});
