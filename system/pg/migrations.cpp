@@ -17,6 +17,16 @@ constexpr int64_t migration_lock_key = 0x72746d6f6e;  // "rtmon"
 
 }  // namespace
 
+namespace {
+
+std::string label(const migration& m) {
+  char buf[16];
+  std::snprintf(buf, sizeof(buf), "%03d_", m.version);
+  return buf + std::string{m.name};
+}
+
+}  // namespace
+
 std::string checksum(const std::string& sql) {
   uint64_t h = 1469598103934665603ull;  // FNV-1a, 64 bit
   for (unsigned char c : sql) {
@@ -59,13 +69,13 @@ migrate_report migrate(const std::string& url, const std::vector<migration>& all
       auto sum = checksum(m.sql);
       if (auto i = applied.find(m.version); i != applied.end()) {
         if (i->second != sum)
-          throw std::runtime_error("migration " + std::to_string(m.version) + "_" + m.name +
+          throw std::runtime_error("migration " + label(m) +
                                    " was applied with checksum " + i->second +
                                    " but this build has " + sum +
                                    ": applied migrations must never be edited");
         continue;
       }
-      spdlog::info("migrate: applying {:03d}_{}", m.version, m.name);
+      spdlog::info("migrate: applying {}", label(m));
       pqxx::work tx{conn};
       tx.exec(m.sql);
       tx.exec_params("insert into schema_migrations (version, name, checksum) values ($1, $2, $3)",
