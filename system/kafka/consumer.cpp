@@ -81,6 +81,14 @@ void consumer::stop() {
   if (thread_.joinable()) thread_.join();
 }
 
+bool consumer::probe(int timeout_ms) {
+  const struct rd_kafka_metadata* md = nullptr;
+  auto err = rd_kafka_metadata(rk_, 0, nullptr, &md, timeout_ms);
+  if (md != nullptr)
+    rd_kafka_metadata_destroy(md);
+  return err == RD_KAFKA_RESP_ERR_NO_ERROR;
+}
+
 void consumer::durable(const topic_partition& tp, uint64_t gen, int64_t next, size_t batches) {
   {
     std::lock_guard<std::mutex> guard{mx_};

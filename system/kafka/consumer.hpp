@@ -34,6 +34,8 @@ class consumer : public offset_sink {
   void start(shard_actor shard);
   /// Leaves the group: revoked partitions flush (bounded wait), offsets are committed.
   void stop();
+  /// A real metadata round trip with the brokers (for /readyz of process-only instances).
+  bool probe(int timeout_ms);
 
   // offset_sink, called from actor threads
   void durable(const topic_partition& tp, uint64_t gen, int64_t next, size_t batches) override;
