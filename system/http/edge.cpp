@@ -52,6 +52,8 @@ std::string errors_json(const std::vector<ingest::item_error>& errors) {
                    {"errors", std::move(arr)}});
 }
 
+constexpr const char* bad_service = "the ?service= default must be 1 to 200 printable characters";
+
 std::string error_json(const std::string& message) {
   return json::serialize(json::object{{"error", message}});
 }
@@ -173,7 +175,7 @@ void edge::ingest(signal_kind kind, request&& req, respond_fn respond) {
   }
   // Framing the parser accepted but rtmon does not: compressed bodies are not supported.
   auto te = std::string{req[bhttp::field::transfer_encoding]};
-  if (!te.empty() && te != "chunked") {
+  if (!te.empty() && !media_type_is(te, {"chunked"})) {  // names are case-insensitive
     respond(
         json_response(501, error_json("Transfer-Encoding '" + te + "' is not supported"), false));
     return;
@@ -198,7 +200,13 @@ void edge::ingest(signal_kind kind, request&& req, respond_fn respond) {
   }
   ingest::request_context ctx;
   auto target = split_target(req.target());
-  if (!target.service.empty()) ctx.default_service = target.service;
+  if (!target.service.empty()) {
+    if (!ingest::valid_service(target.service)) {
+      respond(json_response(400, errors_json({{-1, "service", bad_service}}), keep_alive));
+      return;
+    }
+    ctx.default_service = target.service;
+  }
   auto parsed = ingest::parse_body(kind, req.body(), ndjson, cfg_.limits, ctx);
   static auto& rejected =
       metrics_.get_counter("rtmon_ingest_rejected_total", "Requests refused by validation");
@@ -211,33 +219,52 @@ void edge::ingest(signal_kind kind, request&& req, respond_fn respond) {
   std::vector<std::string> ids;
   ids.reserve(parsed.items.size());
   for (const auto& it : parsed.items) ids.push_back(it.event_id);
-  auto& items_total = metrics_.get_counter("rtmon_ingest_items_total", "Items acknowledged",
-                                           "signal=\"" + to_string(kind) + "\"");
   ++inflight_;
   producer_->produce(cfg_.kafka.topic(to_string(kind) + "s"), std::move(parsed.items),
                      [this, ids = std::move(ids), respond = std::move(respond), keep_alive,
-                      &items_total](kafka::produce_outcome out) {
-                       if (out.status == kafka::produce_status::ok) items_total.inc(ids.size());
+                      kind](kafka::produce_outcome out) {
+                       if (out.status == kafka::produce_status::ok) {
+                         size_t counts[3] = {0, 0, 0};
+                         counts[static_cast<int>(kind)] = ids.size();
+                         count_items(counts);
+                       }
                        respond(produce_response(out, ids, keep_alive));
                        --inflight_;
                      });
+}
+
+void edge::count_items(const size_t (&by_kind)[3]) {
+  for (int k = 0; k < 3; ++k)
+    if (by_kind[k] > 0)
+      metrics_
+          .get_counter("rtmon_ingest_items_total", "Items acknowledged",
+                       "signal=\"" + to_string(static_cast<signal_kind>(k)) + "\"")
+          .inc(by_kind[k]);
 }
 
 bool edge::accepts_websocket(const std::string& target) const {
   return producer_ != nullptr && split_target(target).path == "/ingest";
 }
 
-void edge::handle_frame(const std::string& target, std::string text, ws_send_fn send,
-                        std::function<void()> done) {
+void edge::handle_frame(const std::string& target, uint64_t frame, std::string text,
+                        ws_send_fn send, std::function<void()> done) {
   auto parts = split_target(target);
   signal_kind default_kind;
   bool has_default = !parts.kind.empty() && ingest::parse_kind(parts.kind, default_kind);
   ingest::request_context ctx;
-  if (!parts.service.empty()) ctx.default_service = parts.service;
+  bool service_ok = parts.service.empty() || ingest::valid_service(parts.service);
+  if (!parts.service.empty() && service_ok) ctx.default_service = parts.service;
   auto parsed = ingest::parse_frame(text, has_default ? &default_kind : nullptr, cfg_.limits, ctx);
+  if (!service_ok) {
+    parsed.errors = {{-1, "service", bad_service}};
+    parsed.status = 400;
+  }
   // Echo the client's correlation handle: the ids it sent, by item index.
+  static auto& rejected =
+      metrics_.get_counter("rtmon_ingest_rejected_total", "Requests refused by validation");
   if (!parsed.errors.empty()) {
-    json::object reply{{"status", "error"}, {"code", parsed.status}};
+    rejected.inc();
+    json::object reply{{"frame", frame}, {"status", "error"}, {"code", parsed.status}};
     reply["errors"] = json::parse(errors_json(parsed.errors)).at("errors");
     send(json::serialize(reply));
     done();
@@ -249,11 +276,15 @@ void edge::handle_frame(const std::string& target, std::string text, ws_send_fn 
     std::mutex mx;
     kafka::produce_outcome worst;
     std::vector<std::string> ids;
+    size_t by_kind[3] = {0, 0, 0};
+    uint64_t frame = 0;
   };
   auto p = std::make_shared<pending>();
+  p->frame = frame;
   std::vector<ingest::item> by_kind[3];
   for (size_t i = 0; i < parsed.items.size(); ++i) {
     p->ids.push_back(parsed.items[i].event_id);
+    ++p->by_kind[static_cast<int>(parsed.kinds[i])];
     by_kind[static_cast<int>(parsed.kinds[i])].push_back(std::move(parsed.items[i]));
   }
   for (auto& v : by_kind)
@@ -274,6 +305,7 @@ void edge::handle_frame(const std::string& target, std::string text, ws_send_fn 
           for (auto& id : p->ids) ids.emplace_back(id);
           json::object reply;
           if (p->worst.status == kafka::produce_status::ok) {
+            count_items(p->by_kind);
             reply = {{"status", "ok"}, {"accepted", p->ids.size()}};
           } else {
             bool retry = p->worst.status != kafka::produce_status::failed;
@@ -281,6 +313,7 @@ void edge::handle_frame(const std::string& target, std::string text, ws_send_fn 
             if (retry) reply["retry_after_s"] = 2;
           }
           reply["ids"] = std::move(ids);
+          reply["frame"] = p->frame;
           send(json::serialize(reply));
           --inflight_;
           done();

@@ -21,7 +21,7 @@ class edge : public http_handler {
 
   void handle(request&& req, respond_fn respond) override;
   bool accepts_websocket(const std::string& target) const override;
-  void handle_frame(const std::string& target, std::string text, ws_send_fn send,
+  void handle_frame(const std::string& target, uint64_t frame, std::string text, ws_send_fn send,
                     std::function<void()> done) override;
 
   /// Requests and frames still waiting for Kafka (graceful shutdown waits for zero).
@@ -29,6 +29,8 @@ class edge : public http_handler {
 
  private:
   void ingest(signal_kind kind, request&& req, respond_fn respond);
+  /// Counts acknowledged items per signal (HTTP and WebSocket alike).
+  void count_items(const size_t (&by_kind)[3]);
 
   const config& cfg_;
   kafka::producer* producer_;

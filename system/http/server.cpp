@@ -81,7 +81,8 @@ class ws_session : public std::enable_shared_from_this<ws_session> {
     ++inflight_;
     auto self = shared_from_this();
     handler_.handle_frame(
-        target_, std::move(text), [self](std::string reply) { self->send(std::move(reply)); },
+        target_, ++frames_, std::move(text),
+        [self](std::string reply) { self->send(std::move(reply)); },
         [self] { net::dispatch(self->ws_.get_executor(), [self] { self->frame_done(); }); });
     read();
   }
@@ -117,6 +118,7 @@ class ws_session : public std::enable_shared_from_this<ws_session> {
   std::string target_;
   std::deque<std::string> queue_;
   size_t inflight_ = 0;
+  uint64_t frames_ = 0;
   bool reading_paused_ = false;
 };
 

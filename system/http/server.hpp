@@ -28,10 +28,11 @@ class http_handler {
   virtual void handle(request&& req, respond_fn respond) = 0;
   /// True if `target` is a WebSocket endpoint.
   virtual bool accepts_websocket(const std::string& target) const = 0;
-  /// One text frame from a WebSocket client on `target`; `done` is called once the frame's
-  /// reply was queued, which frees a slot of the session's in-flight window.
-  virtual void handle_frame(const std::string& target, std::string text, ws_send_fn send,
-                            std::function<void()> done) = 0;
+  /// Text frame number `frame` (1, 2, ... per connection) from a WebSocket client on
+  /// `target`; `done` is called once the frame's reply was queued, which frees a slot of the
+  /// session's in-flight window.
+  virtual void handle_frame(const std::string& target, uint64_t frame, std::string text,
+                            ws_send_fn send, std::function<void()> done) = 0;
 };
 
 struct server_options {

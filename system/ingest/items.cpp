@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cmath>
 #include <cstdio>
 #include <ctime>
 #include <random>
@@ -222,6 +223,11 @@ bool normalize(signal_kind kind, const json::object& in, int64_t index, const in
           c.fail(std::string{k}, "metric fields must be numbers (samples) or strings (tags)");
         }
       }
+      for (size_t i = 0; i < samples.size(); ++i)
+        for (size_t j = i + 1; j < samples.size(); ++j)
+          if (samples[i].at("name") == samples[j].at("name"))
+            c.fail(std::string{samples[j].at("name").get_string()},
+                   "duplicate metric name in one item (also given as \"name\")");
       if (samples.empty() && c.ok)
         c.fail("value",
                "no numeric field: a metric needs \"name\" and \"value\" or at least "
@@ -340,6 +346,10 @@ parse_result parse_body(signal_kind kind, std::string_view body, bool ndjson,
     r.items.clear();
   }
   return r;
+}
+
+bool valid_service(std::string_view s) {
+  return !s.empty() && s.size() <= max_name_bytes && printable(s);
 }
 
 bool parse_kind(std::string_view text, signal_kind& out) {
@@ -502,15 +512,28 @@ bool parse_timestamp(const json::value& v, sys_time& out, std::string& problem) 
     return true;
   }
   if (v.is_number()) {
-    double x = v.to_number<double>();
-    if (x < 0) {
-      problem = "must not be negative";
-      return false;
+    // Magnitude picks the unit: seconds until year 5138, then ms, then us. Integers convert
+    // exactly; fractions round to the microsecond (the storage precision).
+    auto unit_us = [](double magnitude) -> int64_t {
+      return magnitude < 1e11 ? 1000000 : magnitude < 1e14 ? 1000 : 1;
+    };
+    int64_t us = 0;
+    if (v.is_int64() || v.is_uint64()) {
+      int64_t x = v.is_int64() ? v.get_int64() : static_cast<int64_t>(v.get_uint64());
+      if (x < 0) {
+        problem = "must not be negative";
+        return false;
+      }
+      us = x * unit_us(static_cast<double>(x));
+    } else {
+      double x = v.get_double();
+      if (x < 0 || x >= 1e17) {
+        problem = "must be a Unix epoch in seconds, milliseconds or microseconds";
+        return false;
+      }
+      us = std::llround(x * static_cast<double>(unit_us(x)));
     }
-    // Magnitude picks the unit: seconds until year 5138, then ms, us, ns.
-    double ns = x < 1e11 ? x * 1e9 : x < 1e14 ? x * 1e6 : x < 1e17 ? x * 1e3 : x;
-    out = sys_time{std::chrono::duration_cast<sys_time::duration>(
-        std::chrono::nanoseconds{static_cast<int64_t>(ns)})};
+    out = sys_time{std::chrono::duration_cast<sys_time::duration>(std::chrono::microseconds{us})};
     return true;
   }
   problem = "must be an RFC 3339 string or a Unix epoch number";

@@ -60,6 +60,9 @@ struct frame_result {
 frame_result parse_frame(std::string_view text, const signal_kind* default_kind,
                          const ingest_limits& limits, const request_context& ctx);
 
+/// The rule for service names (1 to 200 printable characters), for `?service=` defaults.
+bool valid_service(std::string_view s);
+
 /// "logs" / "log" -> signal_kind::log, ...; false for anything else.
 bool parse_kind(std::string_view text, signal_kind& out);
 

@@ -62,17 +62,23 @@ struct guard_handler {
     st.push_array(n);
     return true;
   }
-  bool on_key_part(json::string_view s, std::size_t, json::error_code& ec) {
+  // Errors inside a key name that key (printable and shortened), not the previous one.
+  void note_key(json::string_view s, bool first_part) {
+    if (first_part) last_key.clear();
+    for (char c : s)
+      if (last_key.size() < 64) last_key += c == '\0' ? '?' : c;
+  }
+  bool on_key_part(json::string_view s, std::size_t n, json::error_code& ec) {
+    note_key(s, n == s.size());
     if (!check_chars(s, ec)) return false;
     st.push_chars(s);
     return true;
   }
-  bool on_key(json::string_view s, std::size_t, json::error_code& ec) {
+  bool on_key(json::string_view s, std::size_t n, json::error_code& ec) {
+    note_key(s, n == s.size());
     if (!check_chars(s, ec)) return false;
     part_bytes = 0;
     st.push_key(s);
-    // value_stack concatenated earlier parts; remember the whole key for error messages.
-    last_key.assign(s.data(), s.size());
     return true;
   }
   bool on_string_part(json::string_view s, std::size_t, json::error_code& ec) {

@@ -84,8 +84,7 @@ void consumer::stop() {
 bool consumer::probe(int timeout_ms) {
   const struct rd_kafka_metadata* md = nullptr;
   auto err = rd_kafka_metadata(rk_, 0, nullptr, &md, timeout_ms);
-  if (md != nullptr)
-    rd_kafka_metadata_destroy(md);
+  if (md != nullptr) rd_kafka_metadata_destroy(md);
   return err == RD_KAFKA_RESP_ERR_NO_ERROR;
 }
 

@@ -88,6 +88,9 @@ producer::producer(const kafka_settings& settings, metrics_registry& metrics)
   conf.set("acks", "all");
   conf.set("linger.ms", std::to_string(settings.linger_ms));
   conf.set("message.timeout.ms", std::to_string(settings.message_timeout_ms));
+  // In-flight requests must time out well within message.timeout.ms, or a broker that stops
+  // answering delays the 503 beyond the documented bound (default 30 s).
+  conf.set("request.timeout.ms", std::to_string(std::max(1000, settings.message_timeout_ms / 2)));
   conf.set("queue.buffering.max.kbytes", std::to_string(settings.max_inflight_bytes / 1024 + 1024));
   conf.set("queue.buffering.max.messages", "1000000");
   conf.set("message.max.bytes", "1048576");
@@ -186,7 +189,7 @@ void producer::poll_loop() {
     // While flagged down, look for a broker once a second so ingest resumes on its own.
     if (!broker_up_ && now_ms() - last_probe > 1000) {
       last_probe = now_ms();
-      if (probe(1000)) {
+      if (probe(200)) {  // short: delivery reports wait while this blocks
         spdlog::info("kafka producer: brokers reachable again");
         broker_up_ = true;
       }
