@@ -54,16 +54,21 @@ struct consumed_batch {
 
 /// Rows for the raw tables. Timestamps are RFC 3339 UTC strings (normalized at the edge), JSON
 /// columns are serialized JSON text that the edge already checked Postgres accepts.
+/// `probe`: the event_id came from a client (or is of unknown origin), so a retry may repeat
+/// it with another ts and the store must look it up by id; ids rtmon assigned never repeat.
 struct log_row {
   std::string event_id, ts, service, host, level, message, attrs;
+  bool probe = true;
 };
 struct metric_row {
   std::string event_id, ts, service, name;
   double value = 0;
   std::string tags;
+  bool probe = true;
 };
 struct event_row {
   std::string event_id, ts, service, type, attrs;
+  bool probe = true;
 };
 /// A record that could not be decoded: kept with its coordinates, never blocks its partition.
 struct dead_letter {

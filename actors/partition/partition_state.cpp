@@ -165,12 +165,15 @@ void partition_state::decode(const consumed_batch& batch, const kafka_record& re
     if (!v.is_object()) throw std::invalid_argument("not a JSON object");
     check_storable(v);
     const auto& o = v.get_object();
+    auto a = o.find("assigned_id");
+    bool probe = a == o.end() || !a->value().is_bool() || !a->value().get_bool();
     switch (batch.kind) {
       case signal_kind::log: {
         log_row r{str(o, "event_id"), canonical_ts(o),   str(o, "service"),   {},
                   str(o, "level"),    str(o, "message"), obj_text(o, "attrs")};
         if (auto h = o.find("host"); h != o.end() && h->value().is_string())
           r.host = std::string{h->value().get_string()};
+        r.probe = probe;
         out.logs.push_back(std::move(r));
         break;
       }
@@ -188,13 +191,13 @@ void partition_state::decode(const consumed_batch& batch, const kafka_record& re
             throw std::invalid_argument("sample without a numeric value");
           }
           out.metrics.push_back({id, ts, service, str(x.get_object(), "name"),
-                                 x.get_object().at("value").to_number<double>(), tags});
+                                 x.get_object().at("value").to_number<double>(), tags, probe});
         }
         break;
       }
       case signal_kind::event:
         out.events.push_back({str(o, "event_id"), canonical_ts(o), str(o, "service"),
-                              str(o, "type"), obj_text(o, "attrs")});
+                              str(o, "type"), obj_text(o, "attrs"), probe});
         break;
     }
   } catch (const std::exception& e) {

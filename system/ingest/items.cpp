@@ -7,6 +7,7 @@
 #include <ctime>
 #include <random>
 
+#include <boost/json/monotonic_resource.hpp>
 #include <boost/json/serialize.hpp>
 
 #include "system/ingest/json_guard.hpp"
@@ -113,8 +114,11 @@ bool normalize(signal_kind kind, const json::object& in, int64_t index, const in
   checker c{index, errors};
   if (in.size() > limits.max_fields)
     c.fail("", "more than " + std::to_string(limits.max_fields) + " fields");
-  json::object payload;
-  // event_id: the client's idempotency key, or a new one.
+  json::object payload(ctx.sp);
+  payload.reserve(8);
+  // event_id: the client's idempotency key, or a new one (marked, so the store knows no
+  // client retry can repeat it and skips the lookup by id).
+  bool assigned = false;
   if (auto v = find(in, {"event_id"})) {
     if (!v->is_string() || !valid_id(v->get_string()))
       c.fail("event_id", "must be a string of 1 to 128 characters from [A-Za-z0-9._:-]");
@@ -122,6 +126,7 @@ bool normalize(signal_kind kind, const json::object& in, int64_t index, const in
       out.event_id = std::string{v->get_string()};
   } else {
     out.event_id = new_event_id(ctx.now);
+    assigned = true;
   }
   // ts: event time, defaulting to the time of receipt.
   sys_time ts = ctx.now;
@@ -140,16 +145,17 @@ bool normalize(signal_kind kind, const json::object& in, int64_t index, const in
   out.service = ctx.default_service;
   optional_string(c, in, {"service"}, max_name_bytes, out.service);
   payload["event_id"] = out.event_id;
-  payload["ts"] = format_timestamp(ts);
+  payload["ts"] = ts == ctx.now && !ctx.now_text.empty() ? ctx.now_text : format_timestamp(ts);
   payload["service"] = out.service;
+  if (assigned) payload["assigned_id"] = true;
 
   auto attrs_from = [&](const json::object& o, std::initializer_list<std::string_view> known) {
-    json::object attrs;
+    json::object attrs(ctx.sp);
     if (auto v = find(o, {"attrs"})) {
       if (!v->is_object())
         c.fail("attrs", "must be an object");
       else
-        attrs = v->get_object();
+        attrs = json::object(v->get_object(), ctx.sp);
     }
     for (auto& kv : o) {
       auto k = kv.key();
@@ -180,8 +186,8 @@ bool normalize(signal_kind kind, const json::object& in, int64_t index, const in
       break;
     }
     case signal_kind::metric: {
-      json::array samples;
-      json::object tags;
+      json::array samples(ctx.sp);
+      json::object tags(ctx.sp);
       if (auto v = find(in, {"tags"})) {
         if (!v->is_object()) {
           c.fail("tags", "must be an object of strings");
@@ -281,8 +287,25 @@ void add_item(signal_kind kind, const json::value& raw, int64_t index, const ing
 
 }  // namespace
 
+namespace {
+parse_result parse_body_in(signal_kind kind, std::string_view body, bool ndjson,
+                           const ingest_limits& limits, const request_context& ctx);
+}  // namespace
+
 parse_result parse_body(signal_kind kind, std::string_view body, bool ndjson,
                         const ingest_limits& limits, const request_context& ctx) {
+  // One arena per request: parsing and normalizing allocate from it, freed all at once.
+  json::monotonic_resource arena;
+  request_context local = ctx;
+  local.sp = json::storage_ptr(&arena);
+  if (local.now_text.empty()) local.now_text = format_timestamp(local.now);
+  return parse_body_in(kind, body, ndjson, limits, local);
+}
+
+namespace {
+
+parse_result parse_body_in(signal_kind kind, std::string_view body, bool ndjson,
+                           const ingest_limits& limits, const request_context& ctx) {
   parse_result r;
   json_limits jl{limits.max_depth, limits.max_string_bytes};
   auto reject = [&](int status, int64_t index, std::string field, std::string problem) {
@@ -295,7 +318,7 @@ parse_result parse_body(signal_kind kind, std::string_view body, bool ndjson,
     return reject(400, -1, "", "empty body");
   if (!ndjson) {
     json_problem problem;
-    auto v = parse_guarded(body, jl, problem);
+    auto v = parse_guarded(body, jl, problem, ctx.sp);
     if (!problem) {
       if (v.is_array()) {
         const auto& arr = v.get_array();
@@ -332,7 +355,7 @@ parse_result parse_body(signal_kind kind, std::string_view body, bool ndjson,
       return reject(413, -1, "",
                     "more than " + std::to_string(limits.max_items) + " items in the request");
     json_problem problem;
-    auto v = parse_guarded(line, jl, problem);
+    auto v = parse_guarded(line, jl, problem, ctx.sp);
     if (problem) {
       if (r.errors.size() < max_errors) r.errors.push_back({index, problem.field, problem.problem});
     } else {
@@ -347,6 +370,8 @@ parse_result parse_body(signal_kind kind, std::string_view body, bool ndjson,
   }
   return r;
 }
+
+}  // namespace
 
 bool valid_service(std::string_view s) {
   return !s.empty() && s.size() <= max_name_bytes && printable(s);
@@ -365,16 +390,20 @@ bool parse_kind(std::string_view text, signal_kind& out) {
 }
 
 frame_result parse_frame(std::string_view text, const signal_kind* default_kind,
-                         const ingest_limits& limits, const request_context& ctx) {
+                         const ingest_limits& limits, const request_context& base) {
+  json::monotonic_resource arena;
+  request_context ctx = base;
+  ctx.sp = json::storage_ptr(&arena);
+  if (ctx.now_text.empty()) ctx.now_text = format_timestamp(ctx.now);
   frame_result r;
   json_problem problem;
-  auto v = parse_guarded(text, {limits.max_depth, limits.max_string_bytes}, problem);
+  auto v = parse_guarded(text, {limits.max_depth, limits.max_string_bytes}, problem, ctx.sp);
   if (problem) {
     r.status = 400;
     r.errors.push_back({-1, problem.field, problem.problem});
     return r;
   }
-  json::array single;
+  json::array single(ctx.sp);
   const json::array* arr = nullptr;
   if (v.is_array()) {
     arr = &v.get_array();
@@ -397,7 +426,7 @@ frame_result parse_frame(std::string_view text, const signal_kind* default_kind,
       r.errors.push_back({index, "", "each item must be a JSON object"});
       continue;
     }
-    json::object obj = raw.get_object();
+    json::object obj(raw.get_object(), ctx.sp);
     signal_kind kind = default_kind ? *default_kind : signal_kind::log;
     bool have_kind = default_kind != nullptr;
     if (auto k = obj.find("kind"); k != obj.end()) {
@@ -412,7 +441,7 @@ frame_result parse_frame(std::string_view text, const signal_kind* default_kind,
       r.errors.push_back({index, "kind", "is required (or connect to /ingest?kind=logs)"});
       continue;
     }
-    json::value holder(std::move(obj));  // not braces: that would make an array
+    json::value holder(std::move(obj), ctx.sp);  // not braces: that would make an array
     const auto& inner = unwrap(holder);
     if (!inner.is_object()) {
       r.errors.push_back({index, "", "each item must be a JSON object"});
@@ -559,14 +588,20 @@ std::string new_event_id(sys_time now) {
       std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count());
   uint64_t hi = (ms << 16) | 0x7000u | (rng() & 0x0fffu);                 // 48-bit time, version 7
   uint64_t lo = (rng() & 0x3fffffffffffffffull) | 0x8000000000000000ull;  // variant 10
-  char buf[40];
-  std::snprintf(buf, sizeof(buf), "%08llx-%04llx-%04llx-%04llx-%012llx",
-                static_cast<unsigned long long>(hi >> 32),
-                static_cast<unsigned long long>((hi >> 16) & 0xffff),
-                static_cast<unsigned long long>(hi & 0xffff),
-                static_cast<unsigned long long>(lo >> 48),
-                static_cast<unsigned long long>(lo & 0xffffffffffffull));
-  return buf;
+  // 8-4-4-4-12 hex digits; hand-rolled because this runs for every item.
+  static const char digits[] = "0123456789abcdef";
+  std::string out(36, '-');
+  int pos = 0;
+  for (int nibble = 15; nibble >= 0; --nibble) {
+    if (pos == 8 || pos == 13) ++pos;
+    out[pos++] = digits[(hi >> (nibble * 4)) & 0xf];
+  }
+  pos = 19;
+  for (int nibble = 15; nibble >= 0; --nibble) {
+    if (pos == 23) ++pos;
+    out[pos++] = digits[(lo >> (nibble * 4)) & 0xf];
+  }
+  return out;
 }
 
 }  // namespace rtmon::ingest

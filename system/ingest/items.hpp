@@ -11,6 +11,7 @@
 #include <vector>
 
 #include <boost/json/object.hpp>
+#include <boost/json/storage_ptr.hpp>
 
 #include "messages/batches.hpp"
 #include "system/config.hpp"
@@ -42,6 +43,10 @@ using sys_time = std::chrono::system_clock::time_point;
 struct request_context {
   std::string default_service = "unknown";
   sys_time now = std::chrono::system_clock::now();
+  // Filled by parse_body/parse_frame: the default ts text (computed once per request) and the
+  // request's JSON arena (every DOM node of the request is freed at once at the end).
+  std::string now_text;
+  boost::json::storage_ptr sp;
 };
 
 /// Parses a whole body. `ndjson` forces one value per line; otherwise the body is parsed as

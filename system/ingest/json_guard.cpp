@@ -142,10 +142,11 @@ json::parse_options options_for(const json_limits& limits) {
 
 }  // namespace
 
-json::value parse_guarded(std::string_view text, const json_limits& limits, json_problem& problem) {
+json::value parse_guarded(std::string_view text, const json_limits& limits, json_problem& problem,
+                          json::storage_ptr sp) {
   json::basic_parser<guard_handler> p{options_for(limits)};
   p.handler().limits = limits;
-  p.handler().st.reset();
+  p.handler().st.reset(std::move(sp));
   json::error_code ec;
   auto n = p.write_some(false, text.data(), text.size(), ec);
   if (!ec && n < text.size()) {

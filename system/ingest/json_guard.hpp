@@ -6,6 +6,7 @@
 #include <string>
 #include <string_view>
 
+#include <boost/json/storage_ptr.hpp>
 #include <boost/json/value.hpp>
 
 namespace rtmon::ingest {
@@ -23,8 +24,9 @@ struct json_problem {
 };
 
 /// Parses exactly one JSON value (surrounding whitespace allowed). On failure `problem` says why.
+/// The value's memory comes from `sp` (e.g. a per-request monotonic arena).
 boost::json::value parse_guarded(std::string_view text, const json_limits& limits,
-                                 json_problem& problem);
+                                 json_problem& problem, boost::json::storage_ptr sp = {});
 
 /// True if `text` holds one JSON text followed only by whitespace and then more text, i.e. the
 /// caller should try NDJSON (one value per line).

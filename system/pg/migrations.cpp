@@ -69,9 +69,8 @@ migrate_report migrate(const std::string& url, const std::vector<migration>& all
       auto sum = checksum(m.sql);
       if (auto i = applied.find(m.version); i != applied.end()) {
         if (i->second != sum)
-          throw std::runtime_error("migration " + label(m) +
-                                   " was applied with checksum " + i->second +
-                                   " but this build has " + sum +
+          throw std::runtime_error("migration " + label(m) + " was applied with checksum " +
+                                   i->second + " but this build has " + sum +
                                    ": applied migrations must never be edited");
         continue;
       }

@@ -15,31 +15,43 @@ namespace {
 // Staging tables live as long as the session and empty themselves at commit.
 constexpr const char* create_staging = R"sql(
 create temp table if not exists stage_logs (
-  event_id text, ts timestamptz, service text, host text, level text, message text, attrs jsonb
+  event_id text, ts timestamptz, service text, host text, level text, message text, attrs jsonb,
+  probe boolean
 ) on commit delete rows;
 create temp table if not exists stage_metrics (
-  event_id text, ts timestamptz, service text, name text, value double precision, tags jsonb
+  event_id text, ts timestamptz, service text, name text, value double precision, tags jsonb,
+  probe boolean
 ) on commit delete rows;
 create temp table if not exists stage_events (
-  event_id text, ts timestamptz, service text, type text, attrs jsonb
+  event_id text, ts timestamptz, service text, type text, attrs jsonb, probe boolean
 ) on commit delete rows;
 )sql";
 
-// Moves staged rows into a raw table. An event_id already stored within the dedup horizon (any
-// ts) or with the same ts (any age) is skipped; so is a repeat within the batch.
+// Moves staged rows into a raw table. Rows with ids rtmon assigned only need the primary key
+// (a replay repeats the same ts). Rows with client ids skip an event_id already stored within
+// the dedup horizon (any ts) or with the same ts (any age), and repeats within the batch.
 std::string move_sql(const std::string& table, const std::string& cols, const std::string& key,
-                     int horizon_hours) {
-  std::string match;
-  std::string distinct;
-  for (auto k : {std::string{"event_id"}, key}) {
-    if (k.empty()) continue;
-    match += (match.empty() ? "" : " and ") + ("t." + k + " = s." + k);
-    distinct += (distinct.empty() ? "" : ", ") + ("s." + k);
+                     int horizon_hours, bool probe) {
+  std::string head = "with ins as (insert into " + table + " (" + cols + ") select ";
+  std::string tail = " on conflict do nothing returning 1) select count(*) from ins";
+  if (!probe) return head + cols + " from stage_" + table + " s where not s.probe" + tail;
+  std::string match = "t.event_id = s.event_id";
+  std::string distinct = "s.event_id";
+  if (!key.empty()) {
+    match += " and t." + key + " = s." + key;
+    distinct += ", s." + key;
   }
-  return "with ins as (insert into " + table + " (" + cols + ") select distinct on (" + distinct +
-         ") " + cols + " from stage_" + table + " s where not exists (select 1 from " + table +
-         " t where " + match + " and t.ts >= now() - interval '" + std::to_string(horizon_hours) +
-         " hours') on conflict do nothing returning 1) select count(*) from ins";
+  return head + "distinct on (" + distinct + ") " + cols + " from stage_" + table +
+         " s where s.probe and not exists (select 1 from " + table + " t where " + match +
+         " and t.ts >= now() - interval '" + std::to_string(horizon_hours) + " hours')" + tail;
+}
+
+// Runs the fast statement, and the probing one only when the batch has client ids.
+uint64_t move_rows(pqxx::work& tx, const std::string& table, const std::string& cols,
+                   const std::string& key, int horizon_hours, size_t probed) {
+  uint64_t n = tx.exec1(move_sql(table, cols, key, horizon_hours, false))[0].as<uint64_t>();
+  if (probed > 0) n += tx.exec1(move_sql(table, cols, key, horizon_hours, true))[0].as<uint64_t>();
+  return n;
 }
 
 std::optional<std::string> null_if_empty(const std::string& s) {
@@ -69,60 +81,71 @@ pqxx::connection& writer::connection() {
   return *conn_;
 }
 
+namespace {
+
+// COPYs one kind of row from every batch into its staging table, then moves them.
+template <class Row, class ToTuple>
+uint64_t stage_and_move(pqxx::work& tx, const std::string& table,
+                        const std::vector<std::string>& cols, const std::string& key,
+                        int horizon_hours, const std::vector<store_batch_ptr>& batches,
+                        std::vector<Row> store_batch::*rows, ToTuple to_tuple, size_t& staged) {
+  size_t n = 0, probed = 0;
+  for (const auto& b : batches)
+    for (const auto& r : (*b).*rows) {
+      ++n;
+      probed += r.probe ? 1 : 0;
+    }
+  if (n == 0) return 0;
+  auto with_probe = cols;
+  with_probe.emplace_back("probe");
+  pqxx::stream_to s{tx, "stage_" + table, with_probe};
+  for (const auto& b : batches)
+    for (const auto& r : (*b).*rows) s << to_tuple(r);
+  s.complete();
+  staged += n;
+  std::string list;
+  for (const auto& c : cols) list += (list.empty() ? "" : ", ") + c;
+  return move_rows(tx, table, list, key, horizon_hours, probed);
+}
+
+}  // namespace
+
 write_stats writer::write(const std::vector<store_batch_ptr>& batches) {
   write_stats stats;
   try {
     auto& conn = connection();
     pqxx::work tx{conn};
-    size_t logs = 0, metrics = 0, events = 0;
-    for (const auto& b : batches) {
-      logs += b->logs.size();
-      metrics += b->metrics.size();
-      events += b->events.size();
-    }
     auto h = settings_.dedup_horizon_hours;
-    if (logs > 0) {
-      pqxx::stream_to s{tx, "stage_logs",
-                        std::vector<std::string>{"event_id", "ts", "service", "host", "level",
-                                                 "message", "attrs"}};
-      for (const auto& b : batches)
-        for (const auto& r : b->logs)
-          s << std::make_tuple(r.event_id, r.ts, r.service, null_if_empty(r.host), r.level,
-                               r.message, r.attrs);
-      s.complete();
-      static const auto sql =
-          move_sql("logs", "event_id, ts, service, host, level, message, attrs", "", h);
-      stats.inserted += tx.exec1(sql)[0].as<uint64_t>();
-    }
-    if (metrics > 0) {
-      pqxx::stream_to s{
-          tx, "stage_metrics",
-          std::vector<std::string>{"event_id", "ts", "service", "name", "value", "tags"}};
-      for (const auto& b : batches)
-        for (const auto& r : b->metrics)
-          s << std::make_tuple(r.event_id, r.ts, r.service, r.name, r.value, r.tags);
-      s.complete();
-      static const auto sql =
-          move_sql("metrics", "event_id, ts, service, name, value, tags", "name", h);
-      stats.inserted += tx.exec1(sql)[0].as<uint64_t>();
-    }
-    if (events > 0) {
-      pqxx::stream_to s{tx, "stage_events",
-                        std::vector<std::string>{"event_id", "ts", "service", "type", "attrs"}};
-      for (const auto& b : batches)
-        for (const auto& r : b->events)
-          s << std::make_tuple(r.event_id, r.ts, r.service, r.type, r.attrs);
-      s.complete();
-      static const auto sql = move_sql("events", "event_id, ts, service, type, attrs", "", h);
-      stats.inserted += tx.exec1(sql)[0].as<uint64_t>();
-    }
+    size_t staged = 0;
+    stats.inserted += stage_and_move(
+        tx, "logs", {"event_id", "ts", "service", "host", "level", "message", "attrs"}, "", h,
+        batches, &store_batch::logs,
+        [](const log_row& r) {
+          return std::make_tuple(r.event_id, r.ts, r.service, null_if_empty(r.host), r.level,
+                                 r.message, r.attrs, r.probe);
+        },
+        staged);
+    stats.inserted += stage_and_move(
+        tx, "metrics", {"event_id", "ts", "service", "name", "value", "tags"}, "name", h, batches,
+        &store_batch::metrics,
+        [](const metric_row& r) {
+          return std::make_tuple(r.event_id, r.ts, r.service, r.name, r.value, r.tags, r.probe);
+        },
+        staged);
+    stats.inserted += stage_and_move(
+        tx, "events", {"event_id", "ts", "service", "type", "attrs"}, "", h, batches,
+        &store_batch::events,
+        [](const event_row& r) {
+          return std::make_tuple(r.event_id, r.ts, r.service, r.type, r.attrs, r.probe);
+        },
+        staged);
     for (const auto& b : batches)
       for (const auto& d : b->dead) {
         tx.exec_prepared("dead_letter", d.topic, d.partition, d.offset, d.error, d.payload);
         ++stats.dead;
       }
     tx.commit();
-    stats.staged = logs + metrics + events;
+    stats.staged = staged;
   } catch (const pqxx::broken_connection&) {
     reset();
     throw;
