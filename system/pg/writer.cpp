@@ -46,14 +46,6 @@ std::string move_sql(const std::string& table, const std::string& cols, const st
          " and t.ts >= now() - interval '" + std::to_string(horizon_hours) + " hours')" + tail;
 }
 
-// Runs the fast statement, and the probing one only when the batch has client ids.
-uint64_t move_rows(pqxx::work& tx, const std::string& table, const std::string& cols,
-                   const std::string& key, int horizon_hours, size_t probed) {
-  uint64_t n = tx.exec1(move_sql(table, cols, key, horizon_hours, false))[0].as<uint64_t>();
-  if (probed > 0) n += tx.exec1(move_sql(table, cols, key, horizon_hours, true))[0].as<uint64_t>();
-  return n;
-}
-
 std::optional<std::string> null_if_empty(const std::string& s) {
   if (s.empty()) return std::nullopt;
   return s;
@@ -70,6 +62,7 @@ void writer::reset() { conn_.reset(); }
 
 pqxx::connection& writer::connection() {
   if (!conn_ || !conn_->is_open()) {
+    prepared_.clear();
     conn_ = std::make_unique<pqxx::connection>(with_connect_timeout(url_, 5));
     pqxx::nontransaction tx{*conn_};
     tx.exec("set client_min_messages = warning");
@@ -83,60 +76,124 @@ pqxx::connection& writer::connection() {
 
 namespace {
 
-// COPYs one kind of row from every batch into its staging table, then moves them.
-template <class Row, class ToTuple>
-uint64_t stage_and_move(pqxx::work& tx, const std::string& table,
-                        const std::vector<std::string>& cols, const std::string& key,
-                        int horizon_hours, const std::vector<store_batch_ptr>& batches,
-                        std::vector<Row> store_batch::*rows, ToTuple to_tuple, size_t& staged) {
-  size_t n = 0, probed = 0;
-  for (const auto& b : batches)
-    for (const auto& r : (*b).*rows) {
-      ++n;
-      probed += r.probe ? 1 : 0;
+// Prepared multi-row INSERT ... ON CONFLICT DO NOTHING of `rows` rows with these column
+// expressions ($n placeholders are numbered per row), e.g. "nullif($4, '')".
+std::string multi_insert_sql(const std::string& table, const std::string& cols,
+                             const std::vector<std::string>& exprs, size_t rows) {
+  std::string sql = "insert into " + table + " (" + cols + ") values ";
+  size_t n = 0;
+  for (size_t r = 0; r < rows; ++r) {
+    sql += r ? ",(" : "(";
+    for (size_t c = 0; c < exprs.size(); ++c) {
+      auto e = exprs[c];
+      e.replace(e.find('?'), 1, "$" + std::to_string(++n));
+      sql += (c ? "," : "") + e;
     }
-  if (n == 0) return 0;
-  auto with_probe = cols;
-  with_probe.emplace_back("probe");
-  pqxx::stream_to s{tx, "stage_" + table, with_probe};
-  for (const auto& b : batches)
-    for (const auto& r : (*b).*rows) s << to_tuple(r);
-  s.complete();
-  staged += n;
-  std::string list;
-  for (const auto& c : cols) list += (list.empty() ? "" : ", ") + c;
-  return move_rows(tx, table, list, key, horizon_hours, probed);
+    sql += ")";
+  }
+  return sql + " on conflict do nothing";
 }
 
 }  // namespace
+
+struct table_spec {
+  std::string name;
+  std::vector<std::string> cols;
+  std::vector<std::string> exprs;  // per column, '?' stands for its parameter
+  std::string key;                 // dedup key besides event_id ("" or e.g. "name")
+};
+
+template <class Row, class ToTuple, class ToParams>
+uint64_t writer::write_rows(pqxx::work& tx, const table_spec& t,
+                            const std::vector<store_batch_ptr>& batches,
+                            std::vector<Row> store_batch::*rows, ToTuple to_tuple,
+                            ToParams to_params, size_t& staged) {
+  uint64_t inserted = 0;
+  size_t probed = 0;
+  std::vector<std::string> params;  // rtmon-assigned ids, row-major
+  for (const auto& b : batches)
+    for (const auto& r : (*b).*rows) {
+      ++staged;
+      if (r.probe)
+        ++probed;
+      else
+        to_params(r, params);
+    }
+  std::string cols;
+  for (const auto& c : t.cols) cols += (cols.empty() ? "" : ", ") + c;
+  // Direct path in chunks of 1000, 100, 10 and 1 rows (four prepared statements per table).
+  size_t ncols = t.cols.size(), done = 0, total = params.size() / ncols;
+  for (size_t chunk : {1000, 100, 10, 1}) {
+    auto name = t.name + "_insert_" + std::to_string(chunk);
+    while (total - done >= chunk) {
+      if (prepared_.insert(name).second)
+        conn_->prepare(name, multi_insert_sql(t.name, cols, t.exprs, chunk));
+      auto first = params.begin() + static_cast<std::ptrdiff_t>(done * ncols);
+      auto r =
+          tx.exec_prepared(name, pqxx::prepare::make_dynamic_params(
+                                     first, first + static_cast<std::ptrdiff_t>(chunk * ncols)));
+      inserted += r.affected_rows();
+      done += chunk;
+    }
+  }
+  if (probed == 0) return inserted;
+  // Client ids: stage, then move what is not stored yet.
+  auto with_probe = t.cols;
+  with_probe.emplace_back("probe");
+  pqxx::stream_to s{tx, "stage_" + t.name, with_probe};
+  for (const auto& b : batches)
+    for (const auto& r : (*b).*rows)
+      if (r.probe) s << to_tuple(r);
+  s.complete();
+  return inserted + tx.exec1(move_sql(t.name, cols, t.key, settings_.dedup_horizon_hours, true))[0]
+                        .as<uint64_t>();
+}
+
+namespace {}  // namespace
 
 write_stats writer::write(const std::vector<store_batch_ptr>& batches) {
   write_stats stats;
   try {
     auto& conn = connection();
     pqxx::work tx{conn};
-    auto h = settings_.dedup_horizon_hours;
     size_t staged = 0;
-    stats.inserted += stage_and_move(
-        tx, "logs", {"event_id", "ts", "service", "host", "level", "message", "attrs"}, "", h,
-        batches, &store_batch::logs,
+    static const table_spec logs{"logs",
+                                 {"event_id", "ts", "service", "host", "level", "message", "attrs"},
+                                 {"?", "?", "?", "nullif(?, '')", "?", "?", "?"},
+                                 ""};
+    static const table_spec metrics{"metrics",
+                                    {"event_id", "ts", "service", "name", "value", "tags"},
+                                    {"?", "?", "?", "?", "?", "?"},
+                                    "name"};
+    static const table_spec events{
+        "events", {"event_id", "ts", "service", "type", "attrs"}, {"?", "?", "?", "?", "?"}, ""};
+    stats.inserted += write_rows(
+        tx, logs, batches, &store_batch::logs,
         [](const log_row& r) {
           return std::make_tuple(r.event_id, r.ts, r.service, null_if_empty(r.host), r.level,
                                  r.message, r.attrs, r.probe);
         },
+        [](const log_row& r, std::vector<std::string>& p) {
+          p.insert(p.end(), {r.event_id, r.ts, r.service, r.host, r.level, r.message, r.attrs});
+        },
         staged);
-    stats.inserted += stage_and_move(
-        tx, "metrics", {"event_id", "ts", "service", "name", "value", "tags"}, "name", h, batches,
-        &store_batch::metrics,
+    stats.inserted += write_rows(
+        tx, metrics, batches, &store_batch::metrics,
         [](const metric_row& r) {
           return std::make_tuple(r.event_id, r.ts, r.service, r.name, r.value, r.tags, r.probe);
         },
+        [](const metric_row& r, std::vector<std::string>& p) {
+          p.insert(p.end(),
+                   {r.event_id, r.ts, r.service, r.name, pqxx::to_string(r.value), r.tags});
+        },
         staged);
-    stats.inserted += stage_and_move(
-        tx, "events", {"event_id", "ts", "service", "type", "attrs"}, "", h, batches,
-        &store_batch::events,
+    stats.inserted += write_rows(
+        tx, events, batches, &store_batch::events,
         [](const event_row& r) {
           return std::make_tuple(r.event_id, r.ts, r.service, r.type, r.attrs, r.probe);
+        },
+        [](const event_row& r, std::vector<std::string>& p) {
+          p.insert(p.end(), {r.event_id, r.ts, r.service, r.type, r.attrs});
         },
         staged);
     for (const auto& b : batches)

@@ -1,9 +1,12 @@
 // Bulk writes of raw rows into PostgreSQL (libpqxx, blocking: used only from the store actor's
-// own thread). Rows are COPYed into session-local staging tables, then moved into the
-// partitioned tables skipping event_ids already present, all in one transaction.
+// own thread), one transaction per call. Rows whose ids rtmon assigned go straight into the
+// partitioned tables with prepared multi-row INSERTs (as fast as COPY, and a replay conflicts
+// on the primary key). Rows with client ids are COPYed into session-local staging tables and
+// moved skipping event_ids already stored, since a client retry may carry another ts.
 #pragma once
 
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -11,6 +14,7 @@
 #include "system/config.hpp"
 
 #include <pqxx/connection>
+#include <pqxx/transaction>
 
 namespace rtmon::pg {
 
@@ -19,6 +23,8 @@ struct write_stats {
   uint64_t inserted = 0;  // rows new to the raw tables
   uint64_t dead = 0;      // dead letters recorded
 };
+
+struct table_spec;  // a raw table's columns (writer.cpp)
 
 class writer {
  public:
@@ -37,10 +43,16 @@ class writer {
 
  private:
   pqxx::connection& connection();
+  template <class Row, class ToTuple, class ToParams>
+  uint64_t write_rows(pqxx::work& tx, const table_spec& t,
+                      const std::vector<store_batch_ptr>& batches,
+                      std::vector<Row> store_batch::*rows, ToTuple to_tuple, ToParams to_params,
+                      size_t& staged);
 
   std::string url_;
   store_settings settings_;
   std::unique_ptr<pqxx::connection> conn_;
+  std::set<std::string> prepared_;  // multi-row INSERTs prepared on conn_
 };
 
 }  // namespace rtmon::pg
