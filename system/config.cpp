@@ -38,6 +38,7 @@ config::config() {
       .add(limits.max_future_minutes, "max-future-minutes", "newest accepted event time")
       .add(limits.metric_tag_fields, "metric-tag-fields", "numeric metric fields kept as tags");
   opt_group{custom_options_, "store"}
+      .add(store.writers, "writers", "store actors, each with its own connection")
       .add(store.max_rows_per_request, "max-rows-per-request", "rows per store transaction")
       .add(store.retention_days, "retention-days", "days of raw rows kept")
       .add(store.partitions_ahead_days, "partitions-ahead-days", "day partitions created ahead")
@@ -95,6 +96,7 @@ std::string config::load(std::vector<std::string> args) {
   if (limits.max_items < 1 || limits.max_depth < 3 || limits.max_string_bytes < 64)
     return "limits are too small to accept any item";
   if (store.retention_days < 1) return "store.retention-days must be at least 1";
+  if (store.writers < 1 || store.writers > 16) return "store.writers must be in 1..16";
   if (limits.max_past_hours > store.retention_days * 24)
     return "limits.max-past-hours must not exceed store.retention-days * 24";
   for (const auto& r : roles)

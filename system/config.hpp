@@ -37,6 +37,7 @@ struct ingest_limits {
 };
 
 struct store_settings {
+  int writers = 2;                      // store actors, each with its own Postgres connection
   size_t max_rows_per_request = 20000;  // a partition merges queued batches up to this
   int retention_days = 7;
   int partitions_ahead_days = 3;

@@ -95,15 +95,20 @@ int serve(config& cfg) {
       spdlog::critical("store: {}", e.what());
       return 1;
     }
-    auto st = sys.spawn<caf::detached>(store, writer, &metrics);
+    // Several writers, each a detached actor with its own connection: one Postgres backend
+    // per writer works in parallel. Only the first one does partition upkeep.
+    std::vector<store_actor> stores;
+    std::vector<std::pair<std::string, caf::actor>> components;
+    for (int i = 0; i < cfg.store.writers; ++i) {
+      auto w = i == 0 ? writer : std::make_shared<pg::writer>(cfg.database_url, cfg.store);
+      auto st = sys.spawn<caf::detached>(store, w, &metrics, i == 0);
+      stores.push_back(st);
+      components.emplace_back("store-" + std::to_string(i), caf::actor_cast<caf::actor>(st));
+    }
     consumer = std::make_shared<kafka::consumer>(cfg, metrics);
-    auto sh = sys.spawn(shard, store_actor{st}, offset_sink_ptr{consumer},
-                        cfg.store.max_rows_per_request);
-    root = sys.spawn(
-        guardian,
-        std::vector<std::pair<std::string, caf::actor>>{{"store", caf::actor_cast<caf::actor>(st)},
-                                                        {"shard", caf::actor_cast<caf::actor>(sh)}},
-        [](const std::string&) { kill(getpid(), SIGTERM); });
+    auto sh = sys.spawn(shard, stores, offset_sink_ptr{consumer}, cfg.store.max_rows_per_request);
+    components.emplace_back("shard", caf::actor_cast<caf::actor>(sh));
+    root = sys.spawn(guardian, components, [](const std::string&) { kill(getpid(), SIGTERM); });
     consumer->start(sh);
   }
   std::unique_ptr<kafka::producer> producer;

@@ -14,7 +14,8 @@ using self_ptr = shard_actor::stateful_pointer<shard_state>;
 partition_actor spawn_child(self_ptr self, const topic_partition& tp) {
   auto& st = self->state;
   auto child =
-      self->spawn<caf::monitored>(partition, tp, st.store, st.offsets, st.max_rows_per_request);
+      self->spawn<caf::monitored>(partition, tp, st.stores[store_index(tp, st.stores.size())],
+                                  st.offsets, st.max_rows_per_request);
   st.children[tp].handle = child;
   st.by_addr[child.address()] = tp;
   return child;
@@ -27,10 +28,17 @@ caf::timespan restart_backoff(int restarts) {
   return std::chrono::milliseconds{ms};
 }
 
-shard_actor::behavior_type shard(self_ptr self, store_actor store, offset_sink_ptr offsets,
-                                 size_t max_rows_per_request) {
+size_t store_index(const topic_partition& tp, size_t writers) {
+  // Partition p of the three topics goes to different writers, so one busy topic still uses
+  // every writer.
+  size_t topic_salt = std::hash<std::string>{}(tp.topic);
+  return (static_cast<size_t>(tp.partition) + topic_salt) % writers;
+}
+
+shard_actor::behavior_type shard(self_ptr self, std::vector<store_actor> stores,
+                                 offset_sink_ptr offsets, size_t max_rows_per_request) {
   auto& st = self->state;
-  st.store = std::move(store);
+  st.stores = std::move(stores);
   st.offsets = std::move(offsets);
   st.max_rows_per_request = max_rows_per_request;
   self->set_down_handler([=](const caf::down_msg& dm) {

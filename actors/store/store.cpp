@@ -50,12 +50,12 @@ void flush(self_ptr self) {
 }  // namespace
 
 store_actor::behavior_type store(self_ptr self, std::shared_ptr<pg::writer> writer,
-                                 metrics_registry* metrics) {
+                                 metrics_registry* metrics, bool upkeep) {
   auto& st = self->state;
   // Only this actor's thread uses the writer once spawned.
   st.writer = std::move(writer);
   st.metrics = metrics;
-  self->delayed_send(self, st.maintain_every, atom::maintain_v);
+  if (upkeep) self->delayed_send(self, st.maintain_every, atom::maintain_v);
   return {
       [=](atom::store, const store_batch_ptr& batch) -> caf::result<store_result> {
         auto& st = self->state;

@@ -22,7 +22,9 @@ struct store_state {
 };
 
 /// STORE (messages/actors.hpp). Spawn it detached: libpqxx calls block its own thread only.
+/// `upkeep`: this writer also creates and drops day partitions, hourly.
 store_actor::behavior_type store(store_actor::stateful_pointer<store_state> self,
-                                 std::shared_ptr<pg::writer> writer, metrics_registry* metrics);
+                                 std::shared_ptr<pg::writer> writer, metrics_registry* metrics,
+                                 bool upkeep);
 
 }  // namespace rtmon
