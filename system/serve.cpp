@@ -87,6 +87,7 @@ int serve(config& cfg) {
   caf::actor_system sys{cfg};
   std::shared_ptr<kafka::consumer> consumer;
   caf::actor root;
+  caf::actor shard_handle;
   if (process) {
     auto writer = std::make_shared<pg::writer>(cfg.database_url, cfg.store);
     try {
@@ -107,14 +108,30 @@ int serve(config& cfg) {
     }
     consumer = std::make_shared<kafka::consumer>(cfg, metrics);
     auto sh = sys.spawn(shard, stores, offset_sink_ptr{consumer}, cfg.store.max_rows_per_request);
+    shard_handle = caf::actor_cast<caf::actor>(sh);
     components.emplace_back("shard", caf::actor_cast<caf::actor>(sh));
     root = sys.spawn(guardian, components, [](const std::string&) { kill(getpid(), SIGTERM); });
-    consumer->start(sh);
   }
+  // From here on a failure must stop the actors, or ~actor_system would wait for them forever.
+  auto abort_start = [&](const std::string& what) {
+    spdlog::critical("{}", what);
+    if (consumer) consumer->stop();
+    if (root) caf::anon_send_exit(root, caf::exit_reason::user_shutdown);
+    sys.await_all_actors_done();
+    return 1;
+  };
   std::unique_ptr<kafka::producer> producer;
-  if (ingest) producer = std::make_unique<kafka::producer>(cfg.kafka, metrics);
+  try {
+    if (consumer) consumer->start(caf::actor_cast<shard_actor>(shard_handle));
+    if (ingest) producer = std::make_unique<kafka::producer>(cfg.kafka, metrics);
+  } catch (const std::exception& e) {
+    return abort_start(std::string{"kafka: "} + e.what());
+  }
   std::function<bool()> kafka_probe;
-  if (producer) kafka_probe = [p = producer.get()] { return p->probe(2000); };
+  if (producer)
+    kafka_probe = [p = producer.get()] { return p->probe(2000); };
+  else if (consumer)
+    kafka_probe = [c = consumer.get()] { return c->probe(2000); };
   health_monitor health{kafka_probe, process || cfg.has_role("api") ? cfg.database_url : ""};
   health.check_now();
   health.start();
@@ -130,10 +147,9 @@ int serve(config& cfg) {
   try {
     server.start();
   } catch (const std::exception& e) {
-    spdlog::critical("http: cannot listen on {}: {}", cfg.http_addr, e.what());
-    if (consumer) consumer->stop();
-    if (root) caf::anon_send_exit(root, caf::exit_reason::user_shutdown);
-    return 1;
+    health.stop();
+    if (producer) producer->shutdown(0);
+    return abort_start("http: cannot listen on " + cfg.http_addr + ": " + e.what());
   }
   spdlog::info(
       "rtmon ready: send data to http://{}:{}/logs, /metrics, /events "
@@ -143,10 +159,13 @@ int serve(config& cfg) {
   int sig = 0;
   sigwait(&signals, &sig);
   spdlog::info("rtmon: signal {}, shutting down", sig);
-  // 1. Let requests already handed to Kafka finish (their clients are waiting for the ack).
+  // 1. No new connections; requests already handed to Kafka finish (their clients wait for
+  //    the ack), and their answers get a moment to leave the socket buffers.
+  server.stop_accepting();
   auto deadline = clock::now() + std::chrono::milliseconds{cfg.kafka.message_timeout_ms + 1000};
   while (edge.inflight() > 0 && clock::now() < deadline)
     std::this_thread::sleep_for(std::chrono::milliseconds{10});
+  std::this_thread::sleep_for(std::chrono::milliseconds{200});
   server.stop();
   if (producer) producer->shutdown(5000);
   health.stop();

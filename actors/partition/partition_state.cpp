@@ -84,12 +84,26 @@ std::string str(const json::object& o, const char* key) {
   return std::string{i->value().get_string()};
 }
 
+// Fields that go into indexes or keys get the edge's rules again: a record produced to the
+// topic by other means must not reach Postgres with a value it refuses (e.g. a key too large
+// for a btree), or the whole transaction would fail and the partition stall.
+std::string checked(const json::object& o, const char* key, bool (*valid)(std::string_view)) {
+  auto v = str(o, key);
+  if (!valid(v)) throw std::invalid_argument(std::string{"invalid field '"} + key + "'");
+  return v;
+}
+std::string id_of(const json::object& o) { return checked(o, "event_id", ingest::valid_event_id); }
+std::string name_of(const json::object& o, const char* key) {
+  return checked(o, key, ingest::valid_service);
+}
+
 // The ts column must parse in Postgres, or the whole transaction fails: re-check and normalize.
 std::string canonical_ts(const json::object& o) {
   auto i = o.find("ts");
   ingest::sys_time t;
   std::string problem;
-  if (i == o.end() || !ingest::parse_timestamp(i->value(), t, problem))
+  if (i == o.end() || !ingest::parse_timestamp(i->value(), t, problem) ||
+      t.time_since_epoch().count() < 0)
     throw std::invalid_argument("missing or invalid ts");
   return ingest::format_timestamp(t);
 }
@@ -169,35 +183,40 @@ void partition_state::decode(const consumed_batch& batch, const kafka_record& re
     bool probe = a == o.end() || !a->value().is_bool() || !a->value().get_bool();
     switch (batch.kind) {
       case signal_kind::log: {
-        log_row r{str(o, "event_id"), canonical_ts(o),   str(o, "service"),   {},
-                  str(o, "level"),    str(o, "message"), obj_text(o, "attrs")};
-        if (auto h = o.find("host"); h != o.end() && h->value().is_string())
-          r.host = std::string{h->value().get_string()};
+        log_row r{id_of(o),
+                  canonical_ts(o),
+                  name_of(o, "service"),
+                  {},
+                  checked(o, "level", ingest::canonical_level),
+                  str(o, "message"),
+                  obj_text(o, "attrs")};
+        if (o.contains("host")) r.host = name_of(o, "host");
         r.probe = probe;
         out.logs.push_back(std::move(r));
         break;
       }
       case signal_kind::metric: {
-        auto id = str(o, "event_id"), ts = canonical_ts(o), service = str(o, "service");
+        auto id = id_of(o), ts = canonical_ts(o), service = name_of(o, "service");
         auto tags = obj_text(o, "tags");
         auto s = o.find("samples");
         if (s == o.end() || !s->value().is_array() || s->value().get_array().empty())
           throw std::invalid_argument("missing samples");
-        size_t first = out.metrics.size();
+        // All samples or none: a bad sample makes the whole record a dead letter.
+        std::vector<metric_row> rows;
         for (const auto& x : s->value().get_array()) {
           if (!x.is_object() || !x.get_object().contains("value") ||
-              !x.get_object().at("value").is_number()) {
-            out.metrics.resize(first);
+              !x.get_object().at("value").is_number())
             throw std::invalid_argument("sample without a numeric value");
-          }
-          out.metrics.push_back({id, ts, service, str(x.get_object(), "name"),
-                                 x.get_object().at("value").to_number<double>(), tags, probe});
+          rows.push_back({id, ts, service, name_of(x.get_object(), "name"),
+                          x.get_object().at("value").to_number<double>(), tags, probe});
         }
+        out.metrics.insert(out.metrics.end(), std::make_move_iterator(rows.begin()),
+                           std::make_move_iterator(rows.end()));
         break;
       }
       case signal_kind::event:
-        out.events.push_back({str(o, "event_id"), canonical_ts(o), str(o, "service"),
-                              str(o, "type"), obj_text(o, "attrs"), probe});
+        out.events.push_back({id_of(o), canonical_ts(o), name_of(o, "service"), name_of(o, "type"),
+                              obj_text(o, "attrs"), probe});
         break;
     }
   } catch (const std::exception& e) {

@@ -23,6 +23,10 @@ partition_actor spawn_child(self_ptr self, const topic_partition& tp) {
 
 }  // namespace
 
+namespace {
+constexpr int max_restarts = 10;
+}  // namespace
+
 caf::timespan restart_backoff(int restarts) {
   auto ms = std::min<int64_t>(10000, 100ll << std::min(std::max(restarts - 1, 0), 7));
   return std::chrono::milliseconds{ms};
@@ -55,15 +59,21 @@ shard_actor::behavior_type shard(self_ptr self, std::vector<store_actor> stores,
       st.children.erase(c);
       return;
     }
-    // A crash loses the batches in the child's mailbox: drop what is still on its way and ask
-    // the consumer to re-deliver from the last durable offset.
+    // A crash loses the batches in the child's mailbox: drop what is still on its way (the
+    // consumer pauses the partition once its in-flight budget is used up) and, after the
+    // back-off, ask the consumer to re-deliver from the last durable offset. A partition that
+    // keeps crashing takes the shard down: the guardian then stops the process (fail fast).
     auto& child = c->second;
     child.handle = nullptr;
     child.stale_up_to = child.last_generation;
-    ++child.restarts;
+    if (++child.restarts > max_restarts) {
+      spdlog::critical("shard: partition actor {} crashed {} times; giving up", to_string(tp),
+                       child.restarts);
+      self->quit(dm.reason);
+      return;
+    }
     spdlog::error("shard: partition actor {} crashed ({}); restart #{} after back-off",
                   to_string(tp), self->system().render(dm.reason), child.restarts);
-    if (st.offsets) st.offsets->rewind(tp);
     self->delayed_send(self, restart_backoff(child.restarts), atom::restart_v, tp);
   });
   // Orderly shutdown: take the children down with the shard.
@@ -93,7 +103,11 @@ shard_actor::behavior_type shard(self_ptr self, std::vector<store_actor> stores,
       [=](atom::restart, const topic_partition& tp) {
         auto& st = self->state;
         auto c = st.children.find(tp);
-        if (c != st.children.end() && !c->second.handle) spawn_child(self, tp);
+        if (c == st.children.end() || c->second.handle) return;
+        // Rewind first: batches of the old generation are dropped, the new ones go to the
+        // new child.
+        if (st.offsets) st.offsets->rewind(tp);
+        spawn_child(self, tp);
       },
       [=](atom::status) {
         std::vector<topic_partition> out;

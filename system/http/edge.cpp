@@ -67,26 +67,36 @@ response unavailable(const std::string& why, int retry_after_s, bool keep_alive)
 }
 
 // The status and body for a finished produce call.
+// The status and body for a finished produce call. Failures list the ids too: some items may
+// be in Kafka already, and a retry must reuse these ids to stay free of duplicates.
 response produce_response(const kafka::produce_outcome& out, const std::vector<std::string>& ids,
                           bool keep_alive) {
+  json::array arr;
+  for (const auto& id : ids) arr.emplace_back(id);
+  if (out.status == kafka::produce_status::ok)
+    return json_response(
+        202, json::serialize(json::object{{"accepted", ids.size()}, {"ids", std::move(arr)}}),
+        keep_alive);
+  json::object body{{"error", ""}, {"ids", std::move(arr)}};
+  unsigned status = 503;
+  int retry_after = 2;
   switch (out.status) {
-    case kafka::produce_status::ok: {
-      json::array arr;
-      for (const auto& id : ids) arr.emplace_back(id);
-      return json_response(
-          202, json::serialize(json::object{{"accepted", ids.size()}, {"ids", std::move(arr)}}),
-          keep_alive);
-    }
     case kafka::produce_status::overloaded:
-      return unavailable("ingest is overloaded: " + out.error, 1, keep_alive);
-    case kafka::produce_status::unavailable:
-      return unavailable("Kafka did not acknowledge the items: " + out.error +
-                             ". Retry with the same event_ids; duplicates are ignored.",
-                         2, keep_alive);
-    case kafka::produce_status::failed:
+      body["error"] = "ingest is overloaded: " + out.error;
+      retry_after = 1;
       break;
+    case kafka::produce_status::failed:
+      body["error"] = "Kafka refused the items: " + out.error;
+      status = 500;
+      break;
+    default:
+      body["error"] = "Kafka did not acknowledge every item: " + out.error +
+                      ". Retry the same items with these event_ids; duplicates are ignored.";
   }
-  return json_response(500, error_json("Kafka refused the items: " + out.error), keep_alive);
+  if (status == 503) body["retry_after_s"] = retry_after;
+  auto res = json_response(status, json::serialize(body), keep_alive);
+  if (status == 503) res.set(bhttp::field::retry_after, std::to_string(retry_after));
+  return res;
 }
 
 bool media_type_is(const std::string& content_type, std::initializer_list<const char*> types) {
@@ -247,7 +257,7 @@ bool edge::accepts_websocket(const std::string& target) const {
 }
 
 void edge::handle_frame(const std::string& target, uint64_t frame, std::string text,
-                        ws_send_fn send, std::function<void()> done) {
+                        ws_send_fn send) {
   auto parts = split_target(target);
   signal_kind default_kind;
   bool has_default = !parts.kind.empty() && ingest::parse_kind(parts.kind, default_kind);
@@ -267,7 +277,6 @@ void edge::handle_frame(const std::string& target, uint64_t frame, std::string t
     json::object reply{{"frame", frame}, {"status", "error"}, {"code", parsed.status}};
     reply["errors"] = json::parse(errors_json(parsed.errors)).at("errors");
     send(json::serialize(reply));
-    done();
     return;
   }
   // One produce call per kind present in the frame; reply once all are acknowledged.
@@ -295,7 +304,7 @@ void edge::handle_frame(const std::string& target, uint64_t frame, std::string t
     auto kind = static_cast<signal_kind>(k);
     producer_->produce(
         cfg_.kafka.topic(to_string(kind) + "s"), std::move(by_kind[k]),
-        [this, p, send, done](kafka::produce_outcome out) {
+        [this, p, send](kafka::produce_outcome out) {
           {
             std::lock_guard<std::mutex> guard{p->mx};
             if (static_cast<int>(out.status) > static_cast<int>(p->worst.status)) p->worst = out;
@@ -316,7 +325,6 @@ void edge::handle_frame(const std::string& target, uint64_t frame, std::string t
           reply["frame"] = p->frame;
           send(json::serialize(reply));
           --inflight_;
-          done();
         });
   }
 }

@@ -21,8 +21,8 @@ class edge : public http_handler {
 
   void handle(request&& req, respond_fn respond) override;
   bool accepts_websocket(const std::string& target) const override;
-  void handle_frame(const std::string& target, uint64_t frame, std::string text, ws_send_fn send,
-                    std::function<void()> done) override;
+  void handle_frame(const std::string& target, uint64_t frame, std::string text,
+                    ws_send_fn send) override;
 
   /// Requests and frames still waiting for Kafka (graceful shutdown waits for zero).
   size_t inflight() const { return inflight_.load(); }

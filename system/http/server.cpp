@@ -69,6 +69,9 @@ class ws_session : public std::enable_shared_from_this<ws_session> {
         spdlog::debug("ws: frame over {} bytes, closing with 1009", opts_.ws_frame_limit);
       return;  // Beast already sent the close frame for protocol errors
     }
+    // Every frame holds a slot of the in-flight window until its reply is written, so a client
+    // that sends without reading is stopped by TCP, not buffered without bound.
+    ++inflight_;
     if (!ws_.got_text()) {
       buffer_.consume(buffer_.size());
       send(
@@ -78,20 +81,10 @@ class ws_session : public std::enable_shared_from_this<ws_session> {
     }
     auto text = beast::buffers_to_string(buffer_.data());
     buffer_.consume(buffer_.size());
-    ++inflight_;
     auto self = shared_from_this();
-    handler_.handle_frame(
-        target_, ++frames_, std::move(text),
-        [self](std::string reply) { self->send(std::move(reply)); },
-        [self] { net::dispatch(self->ws_.get_executor(), [self] { self->frame_done(); }); });
+    handler_.handle_frame(target_, ++frames_, std::move(text),
+                          [self](std::string reply) { self->send(std::move(reply)); });
     read();
-  }
-  void frame_done() {
-    --inflight_;
-    if (reading_paused_) {
-      reading_paused_ = false;
-      read();
-    }
   }
   void send(std::string text) {
     auto self = shared_from_this();
@@ -108,7 +101,12 @@ class ws_session : public std::enable_shared_from_this<ws_session> {
   void on_write(beast::error_code ec, std::size_t) {
     if (ec) return;
     queue_.pop_front();
+    --inflight_;  // the frame's reply is out: its slot is free
     if (!queue_.empty()) write_next();
+    if (reading_paused_) {
+      reading_paused_ = false;
+      read();
+    }
   }
 
   websocket::stream<beast::tcp_stream> ws_;
@@ -266,6 +264,13 @@ void server::start() {
   l->run();
   listener_ = l;
   for (int i = 0; i < opts_.threads; ++i) threads_.emplace_back([this] { ioc_.run(); });
+}
+
+void server::stop_accepting() {
+  if (listener_) {
+    std::static_pointer_cast<listener>(listener_)->stop();
+    listener_.reset();
+  }
 }
 
 void server::stop() {

@@ -29,10 +29,10 @@ class http_handler {
   /// True if `target` is a WebSocket endpoint.
   virtual bool accepts_websocket(const std::string& target) const = 0;
   /// Text frame number `frame` (1, 2, ... per connection) from a WebSocket client on
-  /// `target`; `done` is called once the frame's reply was queued, which frees a slot of the
-  /// session's in-flight window.
+  /// `target`. The handler calls `send` exactly once with the frame's reply; the session counts
+  /// the frame as in flight until that reply is written to the socket.
   virtual void handle_frame(const std::string& target, uint64_t frame, std::string text,
-                            ws_send_fn send, std::function<void()> done) = 0;
+                            ws_send_fn send) = 0;
 };
 
 struct server_options {
@@ -55,6 +55,8 @@ class server {
   void start();
   /// The bound port (useful with port 0).
   uint16_t port() const { return bound_port_; }
+  /// Closes the listening socket; open connections keep being served.
+  void stop_accepting();
   /// Stops accepting and joins the I/O threads.
   void stop();
 

@@ -373,6 +373,12 @@ parse_result parse_body_in(signal_kind kind, std::string_view body, bool ndjson,
 
 }  // namespace
 
+bool valid_event_id(std::string_view s) { return valid_id(s); }
+
+bool canonical_level(std::string_view s) {
+  return s == "trace" || s == "debug" || s == "info" || s == "warn" || s == "error" || s == "fatal";
+}
+
 bool valid_service(std::string_view s) {
   return !s.empty() && s.size() <= max_name_bytes && printable(s);
 }

@@ -66,7 +66,12 @@ frame_result parse_frame(std::string_view text, const signal_kind* default_kind,
                          const ingest_limits& limits, const request_context& ctx);
 
 /// The rule for service names (1 to 200 printable characters), for `?service=` defaults.
+/// Metric names, event types and hosts follow it too.
 bool valid_service(std::string_view s);
+/// The rule for event ids: 1 to 128 characters of [A-Za-z0-9._:-].
+bool valid_event_id(std::string_view s);
+/// True for the canonical level names the edge writes (trace ... fatal).
+bool canonical_level(std::string_view s);
 
 /// "logs" / "log" -> signal_kind::log, ...; false for anything else.
 bool parse_kind(std::string_view text, signal_kind& out);

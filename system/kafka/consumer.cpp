@@ -148,6 +148,10 @@ void consumer::take(const topic_partition& tp, int64_t offset, std::string key,
 
 void consumer::dispatch_due(bool force) {
   auto now = clock::now();
+  // Paused partitions whose seek failed earlier: try again.
+  for (auto& [tp, p] : parts_)
+    if (p.resume_at >= 0 && p.inflight < cfg_.consumer.max_inflight_batches && now >= p.next_seek)
+      seek_and_resume(tp, p, p.resume_at);
   for (auto& [tp, p] : parts_)
     if (!p.pending.empty() && (force || now - p.pending_since >= batch_linger)) dispatch(tp, p);
 }
@@ -180,16 +184,28 @@ void consumer::pause(const topic_partition& tp, part_state& p) {
   paused.inc();
 }
 
-void consumer::seek_and_resume(const topic_partition& tp, part_state& p, int64_t offset) {
+bool consumer::seek_and_resume(const topic_partition& tp, part_state& p, int64_t offset) {
+  // Until the seek succeeds the partition stays paused with resume_at set: resuming without it
+  // would continue after records that were polled and dropped, and store offsets past them.
+  p.resume_at = offset;
+  p.next_seek = clock::now() + std::chrono::seconds{1};
   tp_list l;
   l.add(tp)->offset = offset;
+  std::string failure;
   if (auto* err = rd_kafka_seek_partitions(rk_, l.list, 5000)) {
-    spdlog::warn("kafka consumer: seek {} to {}: {}", to_string(tp), offset,
-                 rd_kafka_error_string(err));
+    failure = rd_kafka_error_string(err);
     rd_kafka_error_destroy(err);
+  } else if (l.list->elems[0].err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    failure = rd_kafka_err2str(l.list->elems[0].err);
+  }
+  if (!failure.empty()) {
+    spdlog::warn("kafka consumer: seek {} to {} failed ({}); retrying", to_string(tp), offset,
+                 failure);
+    return false;
   }
   rd_kafka_resume_partitions(rk_, l.list);
   p.resume_at = -1;
+  return true;
 }
 
 void consumer::apply(const mark& m) {
@@ -227,10 +243,12 @@ void consumer::drain_control() {
     p.pending.clear();
     spdlog::warn("kafka consumer: rewinding {} to offset {} after a crashed partition actor",
                  to_string(tp), target);
-    if (target >= 0)
+    if (target >= 0) {
+      tp_list l;
+      l.add(tp);
+      rd_kafka_pause_partitions(rk_, l.list);
       seek_and_resume(tp, p, target);
-    else
-      p.resume_at = -1;
+    }
   }
 }
 

@@ -54,6 +54,7 @@ class consumer : public offset_sink {
     int64_t resume_at = -1;   // paused: re-read from here
     std::vector<kafka_record> pending;
     std::chrono::steady_clock::time_point pending_since;
+    std::chrono::steady_clock::time_point next_seek;  // paused: earliest retry of a failed seek
   };
   struct mark {
     topic_partition tp;
@@ -69,7 +70,8 @@ class consumer : public offset_sink {
   void drain_control();
   void apply(const mark& m);
   void pause(const topic_partition& tp, part_state& p);
-  void seek_and_resume(const topic_partition& tp, part_state& p, int64_t offset);
+  /// False if the seek failed: the partition then stays paused and is retried later.
+  bool seek_and_resume(const topic_partition& tp, part_state& p, int64_t offset);
   void revoke_all(rd_kafka_topic_partition_list_s* parts);
 
   shard_actor shard_;

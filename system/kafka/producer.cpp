@@ -145,20 +145,22 @@ void producer::produce(const std::string& topic, std::vector<ingest::item> items
   if (produced < items.size()) {
     // Messages never enqueued will get no delivery report: account for them here.
     auto missing = items.size() - produced;
-    if (req->remaining.fetch_sub(missing) == missing)
-      on_delivery(req, -1, 0, 0);  // nothing left in flight: finish now
+    if (req->remaining.fetch_sub(missing) == missing) finish(req);  // nothing left in flight
   }
 }
 
 void producer::on_delivery(request* req, int err, int status, size_t) {
-  if (err > 0 || err < -1) {
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {  // every non-zero code is a failure, -1 included
     auto e = static_cast<rd_kafka_resp_err_t>(err);
     std::string what = rd_kafka_err2str(e);
     if (status == RD_KAFKA_MSG_STATUS_POSSIBLY_PERSISTED)
       what += " (possibly persisted: retry with the same event_id)";
     req->note(classify(e), what);
   }
-  if (err != -1 && req->remaining.fetch_sub(1) != 1) return;
+  if (req->remaining.fetch_sub(1) == 1) finish(req);
+}
+
+void producer::finish(request* req) {
   // Last message of the request: report once.
   static auto& latency = metrics_.get_histogram(
       "rtmon_kafka_produce_seconds", "From produce to the last delivery report of a request");

@@ -56,6 +56,8 @@ class producer {
  private:
   void poll_loop();
   void on_delivery(request* req, int err, int status, size_t bytes);
+  /// Reports the request's outcome once, after its last message; deletes it.
+  void finish(request* req);
 
   kafka_settings settings_;
   metrics_registry& metrics_;

@@ -66,6 +66,10 @@ pqxx::connection& writer::connection() {
     conn_ = std::make_unique<pqxx::connection>(with_connect_timeout(url_, 5));
     pqxx::nontransaction tx{*conn_};
     tx.exec("set client_min_messages = warning");
+    // A hung server or a lock wait must not block this writer's thread forever: the statement
+    // fails, the partitions retry (well within their 60 s request timeout).
+    tx.exec("set statement_timeout = '30s'");
+    tx.exec("set idle_in_transaction_session_timeout = '60s'");
     tx.exec(create_staging);
     conn_->prepare("dead_letter",
                    "insert into dead_letters (topic, kafka_partition, kafka_offset, error, payload)"

@@ -57,7 +57,7 @@ CAF_TEST(the seed log line is accepted with its envelope) {
   CAF_CHECK_EQUAL(at(r, 0, "message"), "Database connection failed");
   CAF_CHECK_EQUAL(at(r, 0, "host"), "server-01");
   CAF_CHECK_EQUAL(at(r, 0, "ts"), "2026-11-23T12:00:00.000000Z");  // defaulted to receipt time
-  CAF_CHECK_EQUAL(p["event_id"].as_string().size(), 36u);   // assigned UUIDv7
+  CAF_CHECK_EQUAL(p["event_id"].as_string().size(), 36u);          // assigned UUIDv7
 }
 
 CAF_TEST(the seed metric line becomes a sample with tags) {

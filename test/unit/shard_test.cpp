@@ -67,8 +67,7 @@ CAF_TEST(a crashed partition actor is restarted after a rewind and stale batches
   caf::anon_send_exit(first, caf::exit_reason::kill);
   sched.run();
   CAF_CHECK(!state().children.at({"rtmon.logs", 0}).handle);
-  CAF_REQUIRE_EQUAL(sink->rewinds.size(), 1u);
-  CAF_CHECK_EQUAL(sink->rewinds[0].partition, 0);
+  CAF_CHECK(sink->rewinds.empty());  // not before the back-off
   // A batch polled before the consumer processed the rewind (same generation) is dropped.
   self->send(sh, atom::batch_v, test::log_batch(0, 1, 3, 2));
   sched.run();
@@ -79,6 +78,8 @@ CAF_TEST(a crashed partition actor is restarted after a rewind and stale batches
   sched.run();
   auto second = state().children.at({"rtmon.logs", 0}).handle;
   CAF_REQUIRE(second);
+  CAF_REQUIRE_EQUAL(sink->rewinds.size(), 1u);
+  CAF_CHECK_EQUAL(sink->rewinds[0].partition, 0);
   CAF_CHECK_NOT_EQUAL(second, first);
   // The re-delivered records (new generation) are stored.
   self->send(sh, atom::batch_v, test::log_batch(0, 2, 3, 2));
