@@ -90,11 +90,14 @@ def test_broker_outage_gives_503_and_ingest_resumes(env):
         assert int(r.headers["Retry-After"]) >= 1
         j = r.json()
         assert "error" in j and j["retry_after_s"] == int(r.headers["Retry-After"])
+        assert len(j["ids"]) == 5
 
         # Once the producer knows, refusals are immediate (no 10 s wait per request).
         t0 = time.monotonic()
-        r, _ = post_logs(hub, "during-fast")
+        r, fast_ids = post_logs(hub, "during-fast")
         assert r.status_code == 503 and "Retry-After" in r.headers
+        # The ids come back with the refusal, so a retry can reuse them (no duplicates).
+        assert r.json()["ids"] == fast_ids
         assert time.monotonic() - t0 < 3, "refusal while Kafka is known down took too long"
 
         def not_ready():

@@ -173,3 +173,33 @@ def test_record_that_decodes_but_postgres_refuses_is_dead_lettered(env, hub):
                what="the valid record behind the bad ts")
     assert env.pg.query("select kafka_offset from dead_letters where topic = :'v1' and payload like :'v2'",
                         topic, f"%{t}-badts%") == [[str(offset)]]
+
+
+def test_values_postgres_or_its_indexes_would_refuse_are_dead_lettered(env, hub):
+    """Records that parse but carry values Postgres refuses (a year-0001 ts before the epoch, an
+    indexed field beyond the btree row limit, a non-canonical level, a bad event_id) must not
+    stall the partition's writer: each becomes a dead letter and valid records behind them,
+    grouped into the same transaction, are stored."""
+    t = uuid.uuid4().hex[:8]
+    svc = f"refuse-{t}"
+    topic = env.topic("logs")
+    def rec(eid, **over):
+        base = {"event_id": eid, "ts": now_z(), "service": svc, "level": "info", "message": "m",
+                "attrs": {}}
+        base.update(over)
+        return json.dumps(base).encode()
+    bad = [
+        rec(f"{t}-year1", ts="0001-01-01T00:00:00+01:00"),
+        rec(f"{t}-bigsvc", service="s" * 5000),
+        rec(f"{t}-level", level="LOUD"),
+        rec("x" * 300),
+        rec(f"{t}-host", host="h" * 5000),
+    ]
+    produce(topic, svc, bad + [log_record(f"{t}-after-{i}", svc) for i in range(3)])
+    wait_until(lambda: len(env.pg.query("select 1 from logs where event_id like :'v1'",
+                                        f"{t}-after-%")) == 3, 30,
+               what="the valid records behind the refused ones")
+    part, first, _ = coordinates(topic, svc)[0]
+    dead = env.pg.scalar("select count(*) from dead_letters where topic = :'v1' and "
+                         "kafka_partition = :v2 and kafka_offset >= :v3", topic, part, first)
+    assert int(dead) == len(bad)
