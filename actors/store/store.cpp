@@ -21,6 +21,9 @@ void count(store_state& st, const pg::write_stats& stats, double seconds) {
   m.get_counter("rtmon_store_rows_total", help, "outcome=\"duplicate\"")
       .inc(stats.staged - stats.inserted);
   m.get_counter("rtmon_store_rows_total", help, "outcome=\"dead_letter\"").inc(stats.dead);
+  m.get_counter("rtmon_store_replayed_batches_total",
+                "Direct COPYs that met already stored rows (a replay) and fell back to INSERT")
+      .inc(stats.replays);
   m.get_histogram("rtmon_store_commit_seconds", "Duration of one store transaction")
       .observe(seconds);
 }

@@ -15,15 +15,11 @@ namespace {
 // Staging tables live as long as the session and empty themselves at commit.
 constexpr const char* create_staging = R"sql(
 create temp table if not exists stage_logs (
-  event_id text, ts timestamptz, service text, host text, level text, message text, attrs jsonb,
-  probe boolean
-) on commit delete rows;
+  event_id text, ts timestamptz, service text, host text, level text, message text, attrs jsonb) on commit delete rows;
 create temp table if not exists stage_metrics (
-  event_id text, ts timestamptz, service text, name text, value double precision, tags jsonb,
-  probe boolean
-) on commit delete rows;
+  event_id text, ts timestamptz, service text, name text, value double precision, tags jsonb) on commit delete rows;
 create temp table if not exists stage_events (
-  event_id text, ts timestamptz, service text, type text, attrs jsonb, probe boolean
+  event_id text, ts timestamptz, service text, type text, attrs jsonb
 ) on commit delete rows;
 )sql";
 
@@ -31,19 +27,17 @@ create temp table if not exists stage_events (
 // (a replay repeats the same ts). Rows with client ids skip an event_id already stored within
 // the dedup horizon (any ts) or with the same ts (any age), and repeats within the batch.
 std::string move_sql(const std::string& table, const std::string& cols, const std::string& key,
-                     int horizon_hours, bool probe) {
-  std::string head = "with ins as (insert into " + table + " (" + cols + ") select ";
-  std::string tail = " on conflict do nothing returning 1) select count(*) from ins";
-  if (!probe) return head + cols + " from stage_" + table + " s where not s.probe" + tail;
+                     int horizon_hours) {
   std::string match = "t.event_id = s.event_id";
   std::string distinct = "s.event_id";
   if (!key.empty()) {
     match += " and t." + key + " = s." + key;
     distinct += ", s." + key;
   }
-  return head + "distinct on (" + distinct + ") " + cols + " from stage_" + table +
-         " s where s.probe and not exists (select 1 from " + table + " t where " + match +
-         " and t.ts >= now() - interval '" + std::to_string(horizon_hours) + " hours')" + tail;
+  return "with ins as (insert into " + table + " (" + cols + ") select distinct on (" + distinct +
+         ") " + cols + " from stage_" + table + " s where not exists (select 1 from " + table +
+         " t where " + match + " and t.ts >= now() - interval '" + std::to_string(horizon_hours) +
+         " hours') on conflict do nothing returning 1) " + "select count(*) from ins";
 }
 
 std::optional<std::string> null_if_empty(const std::string& s) {
@@ -111,21 +105,62 @@ template <class Row, class ToTuple, class ToParams>
 uint64_t writer::write_rows(pqxx::work& tx, const table_spec& t,
                             const std::vector<store_batch_ptr>& batches,
                             std::vector<Row> store_batch::*rows, ToTuple to_tuple,
-                            ToParams to_params, size_t& staged) {
+                            ToParams to_params, write_stats& stats) {
   uint64_t inserted = 0;
-  size_t probed = 0;
-  std::vector<std::string> params;  // rtmon-assigned ids, row-major
+  size_t probed = 0, direct = 0;
   for (const auto& b : batches)
-    for (const auto& r : (*b).*rows) {
-      ++staged;
-      if (r.probe)
-        ++probed;
-      else
-        to_params(r, params);
-    }
+    for (const auto& r : (*b).*rows) (r.probe ? probed : direct) += 1;
+  stats.staged += probed + direct;
   std::string cols;
   for (const auto& c : t.cols) cols += (cols.empty() ? "" : ", ") + c;
-  // Direct path in chunks of 1000, 100, 10 and 1 rows (four prepared statements per table).
+  auto copy_rows = [&](pqxx::transaction_base& into, const std::string& table, bool probe) {
+    pqxx::stream_to s{into, table, t.cols};
+    for (const auto& b : batches)
+      for (const auto& r : (*b).*rows)
+        if (r.probe == probe) s << to_tuple(r);
+    s.complete();
+  };
+  if (direct > 0) {
+    // rtmon-assigned ids: COPY straight into the table, as fast as it gets. Only a replay (after
+    // a crash or a rebalance) can collide, on the primary key; then this batch goes through
+    // INSERT ... ON CONFLICT DO NOTHING instead.
+    bool copied = false;
+    try {
+      pqxx::subtransaction sub{tx, "direct_copy"};
+      copy_rows(sub, t.name, false);
+      sub.commit();
+      copied = true;
+      inserted += direct;
+    } catch (const pqxx::unique_violation&) {
+      // rolled back to the savepoint; fall through
+    }
+    if (!copied) {
+      ++stats.replays;
+      inserted += insert_rows(tx, t, cols, batches, rows, to_params);
+    }
+  }
+  if (probed == 0) return inserted;
+  // Client ids: stage, lock the ids (so a concurrent writer with the same id waits and then
+  // sees it), then move what is not stored yet.
+  copy_rows(tx, "stage_" + t.name, true);
+  tx.exec(
+      "select pg_advisory_xact_lock(hashtext(event_id)) from (select distinct event_id from "
+      "stage_" +
+      t.name + " order by 1) ids");
+  return inserted +
+         tx.exec1(move_sql(t.name, cols, t.key, settings_.dedup_horizon_hours))[0].as<uint64_t>();
+}
+
+template <class Row, class ToParams>
+uint64_t writer::insert_rows(pqxx::work& tx, const table_spec& t, const std::string& cols,
+                             const std::vector<store_batch_ptr>& batches,
+                             std::vector<Row> store_batch::*rows, ToParams to_params) {
+  std::vector<std::string> params;  // row-major
+  for (const auto& b : batches)
+    for (const auto& r : (*b).*rows)
+      if (!r.probe) to_params(r, params);
+  // In chunks of 1000, 100, 10 and 1 rows (four prepared statements per table).
+  uint64_t inserted = 0;
   size_t ncols = t.cols.size(), done = 0, total = params.size() / ncols;
   for (size_t chunk : {1000, 100, 10, 1}) {
     auto name = t.name + "_insert_" + std::to_string(chunk);
@@ -140,17 +175,7 @@ uint64_t writer::write_rows(pqxx::work& tx, const table_spec& t,
       done += chunk;
     }
   }
-  if (probed == 0) return inserted;
-  // Client ids: stage, then move what is not stored yet.
-  auto with_probe = t.cols;
-  with_probe.emplace_back("probe");
-  pqxx::stream_to s{tx, "stage_" + t.name, with_probe};
-  for (const auto& b : batches)
-    for (const auto& r : (*b).*rows)
-      if (r.probe) s << to_tuple(r);
-  s.complete();
-  return inserted + tx.exec1(move_sql(t.name, cols, t.key, settings_.dedup_horizon_hours, true))[0]
-                        .as<uint64_t>();
+  return inserted;
 }
 
 namespace {}  // namespace
@@ -160,7 +185,6 @@ write_stats writer::write(const std::vector<store_batch_ptr>& batches) {
   try {
     auto& conn = connection();
     pqxx::work tx{conn};
-    size_t staged = 0;
     static const table_spec logs{"logs",
                                  {"event_id", "ts", "service", "host", "level", "message", "attrs"},
                                  {"?", "?", "?", "nullif(?, '')", "?", "?", "?"},
@@ -175,38 +199,37 @@ write_stats writer::write(const std::vector<store_batch_ptr>& batches) {
         tx, logs, batches, &store_batch::logs,
         [](const log_row& r) {
           return std::make_tuple(r.event_id, r.ts, r.service, null_if_empty(r.host), r.level,
-                                 r.message, r.attrs, r.probe);
+                                 r.message, r.attrs);
         },
         [](const log_row& r, std::vector<std::string>& p) {
           p.insert(p.end(), {r.event_id, r.ts, r.service, r.host, r.level, r.message, r.attrs});
         },
-        staged);
+        stats);
     stats.inserted += write_rows(
         tx, metrics, batches, &store_batch::metrics,
         [](const metric_row& r) {
-          return std::make_tuple(r.event_id, r.ts, r.service, r.name, r.value, r.tags, r.probe);
+          return std::make_tuple(r.event_id, r.ts, r.service, r.name, r.value, r.tags);
         },
         [](const metric_row& r, std::vector<std::string>& p) {
           p.insert(p.end(),
                    {r.event_id, r.ts, r.service, r.name, pqxx::to_string(r.value), r.tags});
         },
-        staged);
+        stats);
     stats.inserted += write_rows(
         tx, events, batches, &store_batch::events,
         [](const event_row& r) {
-          return std::make_tuple(r.event_id, r.ts, r.service, r.type, r.attrs, r.probe);
+          return std::make_tuple(r.event_id, r.ts, r.service, r.type, r.attrs);
         },
         [](const event_row& r, std::vector<std::string>& p) {
           p.insert(p.end(), {r.event_id, r.ts, r.service, r.type, r.attrs});
         },
-        staged);
+        stats);
     for (const auto& b : batches)
       for (const auto& d : b->dead) {
         tx.exec_prepared("dead_letter", d.topic, d.partition, d.offset, d.error, d.payload);
         ++stats.dead;
       }
     tx.commit();
-    stats.staged = staged;
   } catch (const pqxx::broken_connection&) {
     reset();
     throw;

@@ -1,8 +1,9 @@
 // Bulk writes of raw rows into PostgreSQL (libpqxx, blocking: used only from the store actor's
-// own thread), one transaction per call. Rows whose ids rtmon assigned go straight into the
-// partitioned tables with prepared multi-row INSERTs (as fast as COPY, and a replay conflicts
-// on the primary key). Rows with client ids are COPYed into session-local staging tables and
-// moved skipping event_ids already stored, since a client retry may carry another ts.
+// own thread), one transaction per call. Rows whose ids rtmon assigned are COPYed straight into
+// the partitioned tables (a replay collides on the primary key; that batch then goes through
+// prepared multi-row INSERT ... ON CONFLICT DO NOTHING). Rows with client ids are COPYed into
+// session-local staging tables and moved skipping event_ids already stored, since a client
+// retry may carry another ts.
 #pragma once
 
 #include <memory>
@@ -22,6 +23,7 @@ struct write_stats {
   uint64_t staged = 0;    // rows handed in
   uint64_t inserted = 0;  // rows new to the raw tables
   uint64_t dead = 0;      // dead letters recorded
+  uint64_t replays = 0;   // direct COPYs that met rows already stored (replays) and fell back
 };
 
 struct table_spec;  // a raw table's columns (writer.cpp)
@@ -47,7 +49,11 @@ class writer {
   uint64_t write_rows(pqxx::work& tx, const table_spec& t,
                       const std::vector<store_batch_ptr>& batches,
                       std::vector<Row> store_batch::*rows, ToTuple to_tuple, ToParams to_params,
-                      size_t& staged);
+                      write_stats& stats);
+  template <class Row, class ToParams>
+  uint64_t insert_rows(pqxx::work& tx, const table_spec& t, const std::string& cols,
+                       const std::vector<store_batch_ptr>& batches,
+                       std::vector<Row> store_batch::*rows, ToParams to_params);
 
   std::string url_;
   store_settings settings_;
