@@ -16,7 +16,8 @@ namespace rtmon {
 class offset_sink {
  public:
   virtual ~offset_sink() = default;
-  /// `batches` batches of `tp` (generation `gen`) are durable; consumption may resume at `next`.
+  /// `batches` batches of `tp` (generation `gen`) are durable; consumption may resume at `next`
+  /// (-1: nothing new became durable, only the batches' credit is released).
   virtual void durable(const topic_partition& tp, uint64_t gen, int64_t next, size_t batches) = 0;
   /// The partition's actor died with batches in flight: rewind to the last durable offset.
   virtual void rewind(const topic_partition& tp) = 0;

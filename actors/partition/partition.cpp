@@ -50,7 +50,9 @@ partition_actor::behavior_type partition(self_ptr self, topic_partition tp, stor
   return {
       [=](atom::batch, const consumed_batch_ptr& batch) {
         auto& st = self->state;
-        st.logic.enqueue(batch);
+        if (!st.logic.enqueue(batch) && st.offsets)
+          // Nothing new in it: release its credit without moving the offset (-1: no offset).
+          st.offsets->durable(st.tp, batch->generation, -1, 1);
         if (st.logic.begin_store()) send_store(self);
       },
       [=](atom::retry, uint64_t attempt) {

@@ -11,10 +11,10 @@ namespace rtmon {
 
 namespace json = boost::json;
 
-void partition_state::enqueue(consumed_batch_ptr batch) {
-  if (!batch || batch->records.empty()) return;
+bool partition_state::enqueue(consumed_batch_ptr batch) {
+  if (!batch || batch->records.empty()) return false;
   if (next_expected_ >= 0 && batch->next_offset() <= next_expected_)
-    return;  // everything in it was queued before
+    return false;  // everything in it was queued before
   if (next_expected_ >= 0 && batch->first_offset() < next_expected_) {
     // Overlap (e.g. a re-delivery after a seek): keep only the unseen tail.
     auto copy = std::make_shared<consumed_batch>(*batch);
@@ -26,6 +26,7 @@ void partition_state::enqueue(consumed_batch_ptr batch) {
   }
   next_expected_ = batch->next_offset();
   queued_.push_back(std::move(batch));
+  return true;
 }
 
 store_batch_ptr partition_state::begin_store() {

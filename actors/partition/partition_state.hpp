@@ -14,8 +14,9 @@ class partition_state {
  public:
   explicit partition_state(size_t max_rows_per_request = 20000) : max_rows_(max_rows_per_request) {}
 
-  /// Queues a polled batch. Records at offsets this actor already saw are skipped.
-  void enqueue(consumed_batch_ptr batch);
+  /// Queues a polled batch. Records at offsets this actor already saw are skipped; returns
+  /// false if nothing of the batch was new (the caller must still release its credit).
+  bool enqueue(consumed_batch_ptr batch);
 
   /// True while a store request is outstanding.
   bool busy() const { return inflight_ != nullptr; }

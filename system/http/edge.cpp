@@ -113,7 +113,12 @@ bool media_type_is(const std::string& content_type, std::initializer_list<const 
 
 edge::edge(const config& cfg, kafka::producer* producer, health_monitor& health,
            metrics_registry& metrics)
-    : cfg_(cfg), producer_(producer), health_(health), metrics_(metrics) {
+    : cfg_(cfg),
+      producer_(producer),
+      health_(health),
+      metrics_(metrics),
+      rejected_(
+          metrics.get_counter("rtmon_ingest_rejected_total", "Requests refused by validation")) {
   metrics_.add_gauge("rtmon_ingest_inflight_requests", "Requests waiting for Kafka acks",
                      [this] { return static_cast<double>(inflight_.load()); });
 }
@@ -218,10 +223,8 @@ void edge::ingest(signal_kind kind, request&& req, respond_fn respond) {
     ctx.default_service = target.service;
   }
   auto parsed = ingest::parse_body(kind, req.body(), ndjson, cfg_.limits, ctx);
-  static auto& rejected =
-      metrics_.get_counter("rtmon_ingest_rejected_total", "Requests refused by validation");
   if (!parsed.errors.empty()) {
-    rejected.inc();
+    rejected_.inc();
     respond(
         json_response(parsed.status ? parsed.status : 400, errors_json(parsed.errors), keep_alive));
     return;
@@ -270,10 +273,8 @@ void edge::handle_frame(const std::string& target, uint64_t frame, std::string t
     parsed.status = 400;
   }
   // Echo the client's correlation handle: the ids it sent, by item index.
-  static auto& rejected =
-      metrics_.get_counter("rtmon_ingest_rejected_total", "Requests refused by validation");
   if (!parsed.errors.empty()) {
-    rejected.inc();
+    rejected_.inc();
     json::object reply{{"frame", frame}, {"status", "error"}, {"code", parsed.status}};
     reply["errors"] = json::parse(errors_json(parsed.errors)).at("errors");
     send(json::serialize(reply));

@@ -36,6 +36,7 @@ class edge : public http_handler {
   kafka::producer* producer_;
   health_monitor& health_;
   metrics_registry& metrics_;
+  counter& rejected_;
   std::atomic<size_t> inflight_{0};
 };
 

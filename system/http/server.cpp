@@ -1,5 +1,6 @@
 #include "system/http/server.hpp"
 
+#include <array>
 #include <deque>
 #include <mutex>
 
@@ -198,6 +199,17 @@ class http_session : public std::enable_shared_from_this<http_session> {
   void close() {
     beast::error_code ec;
     stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    // Read and discard what the client is still sending (e.g. the rest of an oversized body)
+    // for a moment: closing with unread data would send a reset, and the client could lose the
+    // 413/431 answer it has not read yet.
+    stream_.expires_after(std::chrono::seconds{1});
+    drain();
+  }
+  void drain() {
+    stream_.async_read_some(net::buffer(discard_),
+                            [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                              if (!ec) self->drain();
+                            });
   }
 
   beast::tcp_stream stream_;
@@ -206,6 +218,7 @@ class http_session : public std::enable_shared_from_this<http_session> {
   beast::flat_buffer buffer_;
   boost::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   std::shared_ptr<response> res_;
+  std::array<char, 8192> discard_;
 };
 
 // --- listener --------------------------------------------------------------------------------

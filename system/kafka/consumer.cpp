@@ -33,7 +33,12 @@ struct tp_list {
 
 }  // namespace
 
-consumer::consumer(const config& cfg, metrics_registry& metrics) : cfg_(cfg), metrics_(metrics) {
+consumer::consumer(const config& cfg, metrics_registry& metrics)
+    : cfg_(cfg),
+      metrics_(metrics),
+      consumed_(metrics.get_counter("rtmon_consumer_records_total", "Records polled from Kafka")),
+      paused_(metrics.get_counter("rtmon_consumer_pauses_total",
+                                  "Partitions paused for backpressure")) {
   config_builder conf;
   const auto& k = cfg.kafka;
   conf.set("bootstrap.servers", k.brokers);
@@ -105,8 +110,6 @@ void consumer::rewind(const topic_partition& tp) {
 }
 
 void consumer::loop() {
-  static auto& consumed =
-      metrics_.get_counter("rtmon_consumer_records_total", "Records polled from Kafka");
   while (!stop_) {
     drain_control();
     bool any_pending = false;
@@ -120,7 +123,7 @@ void consumer::loop() {
       if (msg->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
         spdlog::warn("kafka consumer: {}", rd_kafka_message_errstr(msg));
     } else {
-      consumed.inc();
+      consumed_.inc();
       topic_partition tp{rd_kafka_topic_name(msg->rkt), msg->partition};
       take(tp, msg->offset,
            std::string{static_cast<const char*>(msg->key), msg->key ? msg->key_len : 0},
@@ -179,9 +182,7 @@ void consumer::pause(const topic_partition& tp, part_state& p) {
   tp_list l;
   l.add(tp);
   rd_kafka_pause_partitions(rk_, l.list);
-  static auto& paused =
-      metrics_.get_counter("rtmon_consumer_pauses_total", "Partitions paused for backpressure");
-  paused.inc();
+  paused_.inc();
 }
 
 bool consumer::seek_and_resume(const topic_partition& tp, part_state& p, int64_t offset) {
@@ -214,12 +215,14 @@ void consumer::apply(const mark& m) {
     return;  // stale: revoked or rewound since
   auto& p = i->second;
   p.inflight -= std::min(p.inflight, m.batches);
-  p.durable = std::max(p.durable, m.next);
-  tp_list l;
-  l.add(m.tp)->offset = m.next;
-  if (auto err = rd_kafka_offsets_store(rk_, l.list); err != RD_KAFKA_RESP_ERR_NO_ERROR)
-    spdlog::warn("kafka consumer: store offset {} of {}: {}", m.next, to_string(m.tp),
-                 rd_kafka_err2str(err));
+  if (m.next >= 0) {
+    p.durable = std::max(p.durable, m.next);
+    tp_list l;
+    l.add(m.tp)->offset = m.next;
+    if (auto err = rd_kafka_offsets_store(rk_, l.list); err != RD_KAFKA_RESP_ERR_NO_ERROR)
+      spdlog::warn("kafka consumer: store offset {} of {}: {}", m.next, to_string(m.tp),
+                   rd_kafka_err2str(err));
+  }
   if (p.resume_at >= 0 && p.inflight < cfg_.consumer.max_inflight_batches)
     seek_and_resume(m.tp, p, p.resume_at);
 }

@@ -77,6 +77,8 @@ class consumer : public offset_sink {
   shard_actor shard_;
   const config& cfg_;
   metrics_registry& metrics_;
+  counter& consumed_;
+  counter& paused_;
   rd_kafka_s* rk_ = nullptr;
   std::thread thread_;
   std::atomic<bool> stop_{false};

@@ -79,7 +79,15 @@ int64_t now_ms() {
 }  // namespace
 
 producer::producer(const kafka_settings& settings, metrics_registry& metrics)
-    : settings_(settings), metrics_(metrics) {
+    : settings_(settings),
+      metrics_(metrics),
+      refused_budget_(metrics.get_counter(
+          "rtmon_ingest_refused_total", "Requests refused before producing", "reason=\"budget\"")),
+      refused_down_(metrics.get_counter("rtmon_ingest_refused_total",
+                                        "Requests refused before producing",
+                                        "reason=\"broker_down\"")),
+      latency_(metrics.get_histogram("rtmon_kafka_produce_seconds",
+                                     "From produce to the last delivery report of a request")) {
   config_builder conf;
   conf.set("bootstrap.servers", settings.brokers);
   conf.set("client.id", "rtmon-edge");
@@ -108,12 +116,8 @@ producer::~producer() {
 }
 
 void producer::produce(const std::string& topic, std::vector<ingest::item> items, callback done) {
-  static auto& refused = metrics_.get_counter(
-      "rtmon_ingest_refused_total", "Requests refused before producing", "reason=\"budget\"");
-  static auto& down = metrics_.get_counter(
-      "rtmon_ingest_refused_total", "Requests refused before producing", "reason=\"broker_down\"");
   if (!broker_up_) {
-    down.inc();
+    refused_down_.inc();
     done({produce_status::unavailable, "Kafka brokers are unreachable"});
     return;
   }
@@ -121,7 +125,7 @@ void producer::produce(const std::string& topic, std::vector<ingest::item> items
   for (const auto& it : items) bytes += it.payload.size() + it.service.size();
   if (inflight_bytes_.fetch_add(bytes) + bytes > settings_.max_inflight_bytes) {
     inflight_bytes_.fetch_sub(bytes);
-    refused.inc();
+    refused_budget_.inc();
     done({produce_status::overloaded, "too much data in flight to Kafka"});
     return;
   }
@@ -162,10 +166,8 @@ void producer::on_delivery(request* req, int err, int status, size_t) {
 
 void producer::finish(request* req) {
   // Last message of the request: report once.
-  static auto& latency = metrics_.get_histogram(
-      "rtmon_kafka_produce_seconds", "From produce to the last delivery report of a request");
   auto secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - req->start);
-  latency.observe(secs.count());
+  latency_.observe(secs.count());
   inflight_bytes_.fetch_sub(req->bytes);
   produce_outcome out{static_cast<produce_status>(req->worst.load()), {}};
   if (out.status != produce_status::ok)

@@ -61,6 +61,9 @@ class producer {
 
   kafka_settings settings_;
   metrics_registry& metrics_;
+  counter& refused_budget_;
+  counter& refused_down_;
+  histogram& latency_;
   rd_kafka_s* rk_ = nullptr;
   std::thread poller_;
   std::atomic<bool> stop_{false};

@@ -149,4 +149,16 @@ CAF_TEST(an undecodable record becomes a dead letter and does not block the part
   CAF_CHECK_EQUAL(sink->marks.at(0).next, 3);
 }
 
+CAF_TEST(a batch with nothing new still releases its credit without moving the offset) {
+  self->send(part, atom::batch_v, test::log_batch(3, 1, 0, 10));
+  sched.run();
+  answer_ok(0);
+  self->send(part, atom::batch_v, test::log_batch(3, 1, 2, 5));  // all seen before
+  sched.run();
+  CAF_REQUIRE_EQUAL(sink->marks.size(), 2u);
+  CAF_CHECK_EQUAL(sink->marks[1].next, -1);
+  CAF_CHECK_EQUAL(sink->marks[1].batches, 1u);
+  CAF_CHECK_EQUAL(store_state().parked.size(), 1u);  // nothing stored again
+}
+
 CAF_TEST_FIXTURE_SCOPE_END()
