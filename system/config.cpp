@@ -22,7 +22,8 @@ config::config() {
       .add(kafka.linger_ms, "linger-ms", "producer linger.ms")
       .add(kafka.message_timeout_ms, "message-timeout-ms", "producer message.timeout.ms")
       .add(kafka.session_timeout_ms, "session-timeout-ms", "consumer session.timeout.ms")
-      .add(kafka.max_inflight_bytes, "max-inflight-bytes", "bytes produced but not yet acked");
+      .add(kafka.max_inflight_bytes, "max-inflight-bytes", "bytes produced but not yet acked")
+      .add(kafka.properties, "properties", "extra librdkafka properties, \"key=value\"");
   opt_group{custom_options_, "database"}.add(database_url, "url",
                                              "libpq URL (env RTMON_DATABASE_URL)");
   opt_group{custom_options_, "http"}

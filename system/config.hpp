@@ -22,6 +22,9 @@ struct kafka_settings {
       10000;  // < HTTP response deadline: a 503 comes before the client gives up
   int session_timeout_ms = 10000;
   size_t max_inflight_bytes = 64u << 20;  // produce budget; beyond it ingest answers 503
+  // Extra librdkafka properties ("key=value"), e.g. security.protocol=SASL_SSL; applied last,
+  // so they can override rtmon's defaults (which the README documents).
+  std::vector<std::string> properties;
   std::string topic(const std::string& suffix) const { return topic_prefix + suffix; }
 };
 

@@ -56,6 +56,7 @@ consumer::consumer(const config& cfg, metrics_registry& metrics)
   conf.set("heartbeat.interval.ms", std::to_string(std::max(100, k.session_timeout_ms / 3)));
   conf.set("queued.max.messages.kbytes", std::to_string(cfg.consumer.queued_max_kbytes));
   conf.set("fetch.wait.max.ms", "100");
+  conf.set_all(k.properties);
   rd_kafka_conf_set_rebalance_cb(conf.get(), &rebalance_cb);
   rd_kafka_conf_set_opaque(conf.get(), this);
   rk_ = conf.create(RD_KAFKA_CONSUMER);

@@ -103,6 +103,7 @@ producer::producer(const kafka_settings& settings, metrics_registry& metrics)
   conf.set("queue.buffering.max.messages", "1000000");
   conf.set("message.max.bytes", "1048576");
   conf.set("compression.codec", "none");
+  conf.set_all(settings.properties);
   rd_kafka_conf_set_dr_msg_cb(conf.get(), &delivery_bridge::on_message);
   rd_kafka_conf_set_error_cb(conf.get(), &delivery_bridge::on_error);
   rd_kafka_conf_set_opaque(conf.get(), this);

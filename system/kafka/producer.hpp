@@ -48,6 +48,8 @@ class producer {
   /// A real metadata round trip with the broker (for /readyz).
   bool probe(int timeout_ms);
   size_t inflight_bytes() const { return inflight_bytes_.load(); }
+  /// The librdkafka handle (diagnostics; tests reach librdkafka's mock cluster through it).
+  rd_kafka_s* handle() const { return rk_; }
   /// Waits up to timeout for outstanding deliveries, then stops the poll thread.
   void shutdown(int timeout_ms);
 

@@ -4,6 +4,7 @@
 
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include <librdkafka/rdkafka.h>
 #include <spdlog/spdlog.h>
@@ -33,6 +34,15 @@ class config_builder {
     char err[512];
     if (rd_kafka_conf_set(conf_, key.c_str(), value.c_str(), err, sizeof(err)) != RD_KAFKA_CONF_OK)
       throw std::runtime_error("kafka config " + key + ": " + err);
+  }
+  /// Applies "key=value" entries (kafka.properties).
+  void set_all(const std::vector<std::string>& properties) {
+    for (const auto& kv : properties) {
+      auto eq = kv.find('=');
+      if (eq == std::string::npos || eq == 0)
+        throw std::runtime_error("kafka.properties: '" + kv + "' is not key=value");
+      set(kv.substr(0, eq), kv.substr(eq + 1));
+    }
   }
   rd_kafka_conf_t* get() { return conf_; }
 
