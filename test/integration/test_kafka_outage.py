@@ -140,7 +140,9 @@ def test_broker_outage_gives_503_and_ingest_resumes(env):
     # request times out. Bound: request.timeout.ms (30 s) plus slack.
     odd = [a for a in bg.answers if a[0] not in (202, 503) or a[1] > 32]
     assert odd == [], f"answers other than a timely 202/503: {odd[:5]}"
-    assert 503 in codes
+    # Whether the background sender itself sees a 503 depends on timing: a request in flight
+    # across a short outage is acknowledged after the restart, which is right. The foreground
+    # checks above assert the 503s.
     acked |= bg.acked
 
     wait_until(lambda: acked <= stored_ids(env), 60, interval=0.5,
