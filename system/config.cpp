@@ -28,7 +28,9 @@ config::config() {
                                              "libpq URL (env RTMON_DATABASE_URL)");
   opt_group{custom_options_, "http"}
       .add(http_addr, "addr", "listen address host:port (env RTMON_HTTP_ADDR)")
-      .add(http_threads, "threads", "I/O threads of the HTTP/WebSocket edge");
+      .add(http_threads, "threads", "I/O threads of the HTTP/WebSocket edge")
+      .add(http_max_connections, "max-connections",
+           "open connections beyond which new ones are closed");
   opt_group{custom_options_, "limits"}
       .add(limits.max_body_bytes, "max-body-bytes", "largest request body")
       .add(limits.max_items, "max-items", "most items per request")

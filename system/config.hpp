@@ -62,6 +62,7 @@ class config : public caf::actor_system_config {
   std::string database_url = "postgresql://rtmon:rtmon@127.0.0.1:55432/rtmon";
   std::string http_addr = "127.0.0.1:4000";
   int http_threads = 2;
+  size_t http_max_connections = 4096;
   std::vector<std::string> roles{"ingest", "process", "api"};
   bool migrate_on_start = true;
   std::string log_level = "info";

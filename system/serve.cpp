@@ -143,6 +143,7 @@ int serve(config& cfg) {
   opts.threads = cfg.http_threads;
   opts.body_limit = cfg.limits.max_body_bytes;
   opts.ws_frame_limit = cfg.limits.max_body_bytes;
+  opts.max_connections = cfg.http_max_connections;
   http::server server{opts, edge};
   try {
     server.start();
@@ -151,6 +152,10 @@ int serve(config& cfg) {
     if (producer) producer->shutdown(0);
     return abort_start("http: cannot listen on " + cfg.http_addr + ": " + e.what());
   }
+  metrics.add_gauge("rtmon_http_open_connections", "Open HTTP and WebSocket connections",
+                    [&server] { return static_cast<double>(server.live_connections()); });
+  metrics.add_gauge("rtmon_http_connections_refused", "Connections closed at once: over the cap",
+                    [&server] { return static_cast<double>(server.refused_connections()); });
   spdlog::info(
       "rtmon ready: send data to http://{}:{}/logs, /metrics, /events "
       "(WebSocket ws://{}:{}/ingest); health at /readyz",

@@ -34,12 +34,25 @@ response json_response(unsigned status, const std::string& body, bool keep_alive
 
 namespace {
 
+/// Counts a live connection (HTTP or WebSocket) for as long as it exists.
+class connection_slot {
+ public:
+  explicit connection_slot(std::shared_ptr<std::atomic<size_t>> n) : n_(std::move(n)) { ++*n_; }
+  ~connection_slot() { --*n_; }
+  connection_slot(const connection_slot&) = delete;
+  connection_slot& operator=(const connection_slot&) = delete;
+
+ private:
+  std::shared_ptr<std::atomic<size_t>> n_;
+};
+
 // --- WebSocket session -----------------------------------------------------------------------
 
 class ws_session : public std::enable_shared_from_this<ws_session> {
  public:
-  ws_session(tcp::socket&& socket, const server_options& opts, http_handler& handler)
-      : ws_(std::move(socket)), opts_(opts), handler_(handler) {}
+  ws_session(tcp::socket&& socket, const server_options& opts, http_handler& handler,
+             std::shared_ptr<connection_slot> slot)
+      : ws_(std::move(socket)), opts_(opts), handler_(handler), slot_(std::move(slot)) {}
 
   void run(request req) {
     target_ = std::string{req.target()};
@@ -119,14 +132,16 @@ class ws_session : public std::enable_shared_from_this<ws_session> {
   size_t inflight_ = 0;
   uint64_t frames_ = 0;
   bool reading_paused_ = false;
+  std::shared_ptr<connection_slot> slot_;
 };
 
 // --- HTTP session ----------------------------------------------------------------------------
 
 class http_session : public std::enable_shared_from_this<http_session> {
  public:
-  http_session(tcp::socket&& socket, const server_options& opts, http_handler& handler)
-      : stream_(std::move(socket)), opts_(opts), handler_(handler) {}
+  http_session(tcp::socket&& socket, const server_options& opts, http_handler& handler,
+               std::shared_ptr<connection_slot> slot)
+      : stream_(std::move(socket)), opts_(opts), handler_(handler), slot_(std::move(slot)) {}
 
   void run() {
     net::dispatch(stream_.get_executor(),
@@ -166,7 +181,8 @@ class http_session : public std::enable_shared_from_this<http_session> {
     auto req = parser_->release();
     if (websocket::is_upgrade(req) && handler_.accepts_websocket(std::string{req.target()})) {
       stream_.expires_never();
-      std::make_shared<ws_session>(stream_.release_socket(), opts_, handler_)->run(std::move(req));
+      std::make_shared<ws_session>(stream_.release_socket(), opts_, handler_, slot_)
+          ->run(std::move(req));
       return;
     }
     bool keep_alive = req.keep_alive();
@@ -219,6 +235,7 @@ class http_session : public std::enable_shared_from_this<http_session> {
   boost::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   std::shared_ptr<response> res_;
   std::array<char, 8192> discard_;
+  std::shared_ptr<connection_slot> slot_;  // passed on to the WebSocket session on upgrade
 };
 
 // --- listener --------------------------------------------------------------------------------
@@ -252,11 +269,30 @@ class listener : public std::enable_shared_from_this<listener> {
     if (!ec) {
       beast::error_code ignored;
       socket.set_option(tcp::no_delay(true), ignored);
-      std::make_shared<http_session>(std::move(socket), opts_, handler_)->run();
+      if (live_->load() >= opts_.max_connections) {
+        // Over the cap: close at once rather than let idle or slow clients exhaust descriptors
+        // and memory; clients see a closed connection and retry later.
+        beast::error_code ignored;
+        socket.shutdown(tcp::socket::shutdown_both, ignored);
+        socket.close(ignored);
+        ++refused_;
+      } else {
+        std::make_shared<http_session>(std::move(socket), opts_, handler_,
+                                       std::make_shared<connection_slot>(live_))
+            ->run();
+      }
     }
     accept();
   }
 
+  std::shared_ptr<std::atomic<size_t>> live_ = std::make_shared<std::atomic<size_t>>(0);
+  std::atomic<uint64_t> refused_{0};
+
+ public:
+  size_t live() const { return live_->load(); }
+  uint64_t refused() const { return refused_.load(); }
+
+ private:
   net::io_context& ioc_;
   tcp::acceptor acceptor_;
   const server_options& opts_;
@@ -277,6 +313,14 @@ void server::start() {
   l->run();
   listener_ = l;
   for (int i = 0; i < opts_.threads; ++i) threads_.emplace_back([this] { ioc_.run(); });
+}
+
+size_t server::live_connections() const {
+  return listener_ ? std::static_pointer_cast<listener>(listener_)->live() : 0;
+}
+
+uint64_t server::refused_connections() const {
+  return listener_ ? std::static_pointer_cast<listener>(listener_)->refused() : 0;
 }
 
 void server::stop_accepting() {

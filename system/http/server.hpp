@@ -44,6 +44,7 @@ struct server_options {
   size_t ws_frame_limit = 1u << 20;
   size_t ws_max_inflight = 64;  // frames being processed per WebSocket session
   int read_timeout_s = 30;
+  size_t max_connections = 4096;  // beyond it new connections are closed at once
   int ws_idle_timeout_s = 120;
 };
 
@@ -55,6 +56,9 @@ class server {
   void start();
   /// The bound port (useful with port 0).
   uint16_t port() const { return bound_port_; }
+  /// Open connections, and connections closed at once because of max_connections.
+  size_t live_connections() const;
+  uint64_t refused_connections() const;
   /// Closes the listening socket; open connections keep being served.
   void stop_accepting();
   /// Stops accepting and joins the I/O threads.

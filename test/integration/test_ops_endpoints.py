@@ -130,3 +130,31 @@ def test_websocket_items_are_counted_too(env, hub):
         value(before, "rtmon_ingest_items_total", 'signal="log"') == 2
     assert value(after, "rtmon_ingest_items_total", 'signal="event"') - \
         value(before, "rtmon_ingest_items_total", 'signal="event"') == 1
+
+
+def test_connections_beyond_the_cap_are_closed_and_service_recovers(env):
+    """http.max-connections bounds open connections: idle clients beyond it are closed at once
+    (counted), clients within it are served, and once connections close, new ones are served."""
+    import socket
+
+    hub = env.hub(extra=["--http.max-connections=8"])
+    idle = [socket.create_connection(("127.0.0.1", hub.port), timeout=5) for _ in range(8)]
+    try:
+        def over_cap_is_closed():
+            s = socket.create_connection(("127.0.0.1", hub.port), timeout=5)
+            try:
+                s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+                return s.recv(100) == b""  # closed without an answer
+            except (ConnectionResetError, BrokenPipeError):
+                return True
+            finally:
+                s.close()
+        wait_until(over_cap_is_closed, 10, what="a connection over the cap to be closed")
+    finally:
+        for s in idle:
+            s.close()
+    wait_until(lambda: requests.get(hub.url + "/healthz", timeout=5).status_code == 200, 10,
+               what="service after the idle connections closed")
+    text = requests.get(hub.url + "/metrics", timeout=5).text
+    refused = re.search(r"^rtmon_http_connections_refused (\d+)", text, re.M)
+    assert refused and int(refused.group(1)) >= 1
