@@ -40,6 +40,13 @@ bool rule_state::recovered(double v) const {
   return false;
 }
 
+// A breach begins: pending while `for` runs, firing at once without one.
+alert_change::kind_t rule_state::start(int64_t now_ms) {
+  since_ = now_ms;
+  state_ = spec_->for_ms <= 0 ? alert_state::firing : alert_state::pending;
+  return state_ == alert_state::firing ? alert_change::firing : alert_change::pending;
+}
+
 alert_change rule_state::evaluate(double value, bool sufficient, int64_t now_ms) {
   alert_change ch;
   ch.at_ms = now_ms;
@@ -50,15 +57,8 @@ alert_change rule_state::evaluate(double value, bool sufficient, int64_t now_ms)
   switch (state_) {
     case alert_state::inactive:
       if (sufficient && breaching(value)) {
-        since_ = now_ms;
         recovered_since_ = -1;
-        if (spec_->for_ms <= 0) {
-          state_ = alert_state::firing;
-          ch.kind = alert_change::firing;
-        } else {
-          state_ = alert_state::pending;
-          ch.kind = alert_change::pending;
-        }
+        ch.kind = start(now_ms);
       }
       return ch;
     case alert_state::pending:
@@ -146,14 +146,7 @@ alert_change rule_state::advance(int64_t now_ms) {
       last_value_ = static_cast<double>(silent) / 1000.0;
       ch.value = last_value_;
       if (state_ == alert_state::inactive) {
-        since_ = now_ms;
-        if (spec_->for_ms <= 0) {
-          state_ = alert_state::firing;
-          ch.kind = alert_change::firing;
-        } else {
-          state_ = alert_state::pending;
-          ch.kind = alert_change::pending;
-        }
+        ch.kind = start(now_ms);
       } else if (state_ == alert_state::pending && now_ms - since_ >= spec_->for_ms) {
         state_ = alert_state::firing;
         since_ = now_ms;

@@ -161,6 +161,7 @@ class rule_state {
 
  private:
   bool breaching(double v) const;
+  alert_change::kind_t start(int64_t now_ms);
   bool recovered(double v) const;
   const rule_spec* spec_;
   alert_state state_ = alert_state::inactive;

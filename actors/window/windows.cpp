@@ -156,24 +156,8 @@ int64_t metric_window::watermark_ms() const { return watermark(max_ts_, lateness
 // -- log_window ---------------------------------------------------------------------------------
 
 log_level parse_log_level(const std::string& text) {
-  char buf[16];
-  if (text.size() >= sizeof(buf)) return log_level::info;
-  size_t n = 0;
-  for (unsigned char c : text) buf[n++] = static_cast<char>(std::tolower(c));
-  std::string_view s(buf, n);
-  static constexpr std::pair<std::string_view, log_level> table[] = {
-      {"trace", log_level::trace},     {"debug", log_level::debug},
-      {"info", log_level::info},       {"information", log_level::info},
-      {"notice", log_level::info},     {"warn", log_level::warn},
-      {"warning", log_level::warn},    {"error", log_level::error},
-      {"err", log_level::error},       {"fatal", log_level::fatal},
-      {"critical", log_level::fatal},  {"crit", log_level::fatal},
-      {"alert", log_level::fatal},     {"emerg", log_level::fatal},
-      {"emergency", log_level::fatal}, {"panic", log_level::fatal},
-  };
-  for (auto& [alias, level] : table)
-    if (s == alias) return level;
-  return log_level::info;
+  log_level out = log_level::info;
+  return rtmon::parse_log_level(text, out) ? out : log_level::info;
 }
 
 log_window::log_window(std::vector<window_spec> specs, int64_t allowed_lateness_ms)

@@ -36,6 +36,7 @@
 #include <vector>
 
 #include "actors/window/sketch.hpp"
+#include "messages/levels.hpp"
 
 namespace rtmon {
 
@@ -87,11 +88,8 @@ class metric_window {
   uint64_t late_ = 0;
 };
 
-enum class log_level : uint8_t { trace, debug, info, warn, error, fatal };
-constexpr size_t log_level_count = 6;
-/// "error" -> log_level::error; unknown text -> info. Case-insensitive, with the ingest's
-/// aliases: information/notice -> info, warning -> warn, err -> error,
-/// critical/crit/alert/emerg/emergency/panic -> fatal.
+/// "error" -> log_level::error; unknown text -> info (rules count what they cannot place as
+/// info rather than drop it). Names and aliases: messages/levels.hpp.
 log_level parse_log_level(const std::string& text);
 
 struct log_stats {

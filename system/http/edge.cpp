@@ -37,7 +37,8 @@ target_parts split_target(boost::beast::string_view target) {
   return out;
 }
 
-std::string errors_json(const std::vector<ingest::item_error>& errors) {
+// [{"index", "field", "problem"}, ...]: the same shape in HTTP and WebSocket answers.
+json::array errors_array(const std::vector<ingest::item_error>& errors) {
   json::array arr;
   for (const auto& e : errors) {
     json::object o;
@@ -46,6 +47,11 @@ std::string errors_json(const std::vector<ingest::item_error>& errors) {
     o["problem"] = e.problem;
     arr.push_back(std::move(o));
   }
+  return arr;
+}
+
+std::string errors_json(const std::vector<ingest::item_error>& errors) {
+  auto arr = errors_array(errors);
   return json::serialize(
       json::object{{"error", errors.size() == 1 && errors.front().index < 0 ? errors.front().problem
                                                                             : "validation failed"},
@@ -56,14 +62,6 @@ constexpr const char* bad_service = "the ?service= default must be 1 to 200 prin
 
 std::string error_json(const std::string& message) {
   return json::serialize(json::object{{"error", message}});
-}
-
-response unavailable(const std::string& why, int retry_after_s, bool keep_alive) {
-  auto res = json_response(
-      503, json::serialize(json::object{{"error", why}, {"retry_after_s", retry_after_s}}),
-      keep_alive);
-  res.set(bhttp::field::retry_after, std::to_string(retry_after_s));
-  return res;
 }
 
 // The status and body for a finished produce call.
@@ -119,6 +117,9 @@ edge::edge(const config& cfg, kafka::producer* producer, health_monitor& health,
       metrics_(metrics),
       rejected_(
           metrics.get_counter("rtmon_ingest_rejected_total", "Requests refused by validation")) {
+  for (int k = 0; k < 3; ++k)
+    items_[k] = &metrics.get_counter("rtmon_ingest_items_total", "Items acknowledged",
+                                     "signal=\"" + to_string(static_cast<signal_kind>(k)) + "\"");
   metrics_.add_gauge("rtmon_ingest_inflight_requests", "Requests waiting for Kafka acks",
                      [this] { return static_cast<double>(inflight_.load()); });
 }
@@ -248,11 +249,7 @@ void edge::ingest(signal_kind kind, request&& req, respond_fn respond) {
 
 void edge::count_items(const size_t (&by_kind)[3]) {
   for (int k = 0; k < 3; ++k)
-    if (by_kind[k] > 0)
-      metrics_
-          .get_counter("rtmon_ingest_items_total", "Items acknowledged",
-                       "signal=\"" + to_string(static_cast<signal_kind>(k)) + "\"")
-          .inc(by_kind[k]);
+    if (by_kind[k] > 0) items_[k]->inc(by_kind[k]);
 }
 
 bool edge::accepts_websocket(const std::string& target) const {
@@ -276,7 +273,7 @@ void edge::handle_frame(const std::string& target, uint64_t frame, std::string t
   if (!parsed.errors.empty()) {
     rejected_.inc();
     json::object reply{{"frame", frame}, {"status", "error"}, {"code", parsed.status}};
-    reply["errors"] = json::parse(errors_json(parsed.errors)).at("errors");
+    reply["errors"] = errors_array(parsed.errors);
     send(json::serialize(reply));
     return;
   }

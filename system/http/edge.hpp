@@ -37,6 +37,8 @@ class edge : public http_handler {
   health_monitor& health_;
   metrics_registry& metrics_;
   counter& rejected_;
+  counter* items_[3] = {nullptr, nullptr,
+                        nullptr};  // rtmon_ingest_items_total per signal kind, looked up once
   std::atomic<size_t> inflight_{0};
 };
 

@@ -8,6 +8,7 @@
 #include <boost/json/monotonic_resource.hpp>
 #include <boost/json/serialize.hpp>
 
+#include "messages/levels.hpp"
 #include "system/ingest/json_guard.hpp"
 
 namespace rtmon::ingest {
@@ -30,6 +31,14 @@ struct checker {
     if (errors.size() < max_errors) errors.push_back({index, std::move(field), std::move(problem)});
   }
 };
+
+// Aliases as common loggers spell them, to the canonical name (messages/levels.hpp).
+bool normalize_level(const std::string& in, std::string& out) {
+  log_level l;
+  if (!parse_log_level(in, l)) return false;
+  out = to_string(l);
+  return true;
+}
 
 bool printable(std::string_view s) {
   return std::none_of(s.begin(), s.end(),
@@ -74,24 +83,6 @@ bool optional_string(checker& c, const json::object& o, std::initializer_list<co
   }
   out.assign(s.data(), s.size());
   return true;
-}
-
-// Canonical levels; aliases as common loggers spell them.
-bool normalize_level(std::string in, std::string& out) {
-  std::transform(in.begin(), in.end(), in.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  static const std::pair<const char*, const char*> table[] = {
-      {"trace", "trace"}, {"debug", "debug"}, {"info", "info"},       {"information", "info"},
-      {"notice", "info"}, {"warn", "warn"},   {"warning", "warn"},    {"error", "error"},
-      {"err", "error"},   {"fatal", "fatal"}, {"critical", "fatal"},  {"crit", "fatal"},
-      {"alert", "fatal"}, {"emerg", "fatal"}, {"emergency", "fatal"}, {"panic", "fatal"},
-  };
-  for (auto& [alias, canonical] : table)
-    if (in == alias) {
-      out = canonical;
-      return true;
-    }
-  return false;
 }
 
 std::string tag_text(const json::value& v) {

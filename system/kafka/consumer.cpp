@@ -87,12 +87,7 @@ void consumer::stop() {
   if (thread_.joinable()) thread_.join();
 }
 
-bool consumer::probe(int timeout_ms) {
-  const struct rd_kafka_metadata* md = nullptr;
-  auto err = rd_kafka_metadata(rk_, 0, nullptr, &md, timeout_ms);
-  if (md != nullptr) rd_kafka_metadata_destroy(md);
-  return err == RD_KAFKA_RESP_ERR_NO_ERROR;
-}
+bool consumer::probe(int timeout_ms) { return metadata_round_trip(rk_, timeout_ms); }
 
 void consumer::durable(const topic_partition& tp, uint64_t gen, int64_t next, size_t batches) {
   {

@@ -180,12 +180,7 @@ void producer::finish(request* req) {
   done(std::move(out));
 }
 
-bool producer::probe(int timeout_ms) {
-  const struct rd_kafka_metadata* md = nullptr;
-  auto err = rd_kafka_metadata(rk_, 0, nullptr, &md, timeout_ms);
-  if (md != nullptr) rd_kafka_metadata_destroy(md);
-  return err == RD_KAFKA_RESP_ERR_NO_ERROR;
-}
+bool producer::probe(int timeout_ms) { return metadata_round_trip(rk_, timeout_ms); }
 
 void producer::poll_loop() {
   int64_t last_probe = 0;

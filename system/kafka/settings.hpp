@@ -11,6 +11,14 @@
 
 namespace rtmon::kafka {
 
+/// A real metadata round trip with the brokers through any client handle (for /readyz).
+inline bool metadata_round_trip(rd_kafka_t* rk, int timeout_ms) {
+  const struct rd_kafka_metadata* md = nullptr;
+  auto err = rd_kafka_metadata(rk, 0, nullptr, &md, timeout_ms);
+  if (md != nullptr) rd_kafka_metadata_destroy(md);
+  return err == RD_KAFKA_RESP_ERR_NO_ERROR;
+}
+
 class config_builder {
  public:
   config_builder() : conf_(rd_kafka_conf_new()) {
