@@ -138,8 +138,15 @@ def test_connections_beyond_the_cap_are_closed_and_service_recovers(env):
     import socket
 
     hub = env.hub(extra=["--http.max-connections=8"])
-    idle = [socket.create_connection(("127.0.0.1", hub.port), timeout=5) for _ in range(8)]
+    idle = []
     try:
+        # Each of the 8 completes a keep-alive request first, so the server has surely accepted
+        # it (otherwise the over-cap connect below could be accepted before one of them).
+        for _ in range(8):
+            s = socket.create_connection(("127.0.0.1", hub.port), timeout=5)
+            idle.append(s)
+            s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+            assert s.recv(4096).startswith(b"HTTP/1.1 200")
         def over_cap_is_closed():
             s = socket.create_connection(("127.0.0.1", hub.port), timeout=5)
             try:
@@ -153,8 +160,12 @@ def test_connections_beyond_the_cap_are_closed_and_service_recovers(env):
     finally:
         for s in idle:
             s.close()
-    wait_until(lambda: requests.get(hub.url + "/healthz", timeout=5).status_code == 200, 10,
-               what="service after the idle connections closed")
+    def served():
+        try:  # refused until the server has seen the idle connections close
+            return requests.get(hub.url + "/healthz", timeout=5).status_code == 200
+        except requests.ConnectionError:
+            return False
+    wait_until(served, 10, what="service after the idle connections closed")
     text = requests.get(hub.url + "/metrics", timeout=5).text
     refused = re.search(r"^rtmon_http_connections_refused (\d+)", text, re.M)
     assert refused and int(refused.group(1)) >= 1
