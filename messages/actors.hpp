@@ -6,8 +6,11 @@
 #include <caf/replies_to.hpp>
 #include <caf/typed_actor.hpp>
 
+#include "messages/aggregates.hpp"
 #include "messages/batches.hpp"
 #include "messages/fwd.hpp"
+#include "messages/incidents.hpp"
+#include "messages/processing.hpp"
 
 namespace rtmon {
 
@@ -47,6 +50,71 @@ using shard_actor = caf::typed_actor<
   caf::reacts_to<atom::restart, topic_partition>,
   // The partitions that currently have an actor.
   caf::replies_to<atom::status>::with<std::vector<topic_partition>>>;
+
+/// PROCESSOR: one per partition number (the three topics' partition p share it: keyed by
+/// service, all of a service's data lands there). Splits durable rows by service, hands each
+/// service's rows to its AGGREGATOR and answers once all of them applied their effects, so the
+/// partition reports the offset only after. A crashed aggregator takes it down: its SHARD then
+/// restarts the whole partition group from the durable offsets with a warm-up replay.
+using processor_actor = caf::typed_actor<
+  // Rows that are durable in Postgres (warm-up: replayed to rebuild state only). Answers the
+  // number of rows applied.
+  caf::replies_to<atom::observe, store_batch_ptr, bool>::with<uint64_t>,
+  // The services that have an aggregator here.
+  caf::replies_to<atom::status>::with<std::vector<std::string>>>;
+
+/// AGGREGATOR: one per service; supervises its WINDOW, RULE and INCIDENT actors (restarting a
+/// crashed one: a window refills, a rule takes over its open incident's state, an incident
+/// reloads from Postgres). Routes window reports to rule actors and alert changes to incidents.
+using aggregator_actor = caf::typed_actor<
+  caf::replies_to<atom::observe, service_batch_ptr>::with<uint64_t>,
+  // Processing time passed: absence, keep_firing_for and event-match expiry (1 s timer, off
+  // the data path).
+  caf::reacts_to<caf::tick_atom>,
+  // Children by name, e.g. "window:metric", "rule:high-error-rate|{}", "incident:<fp>".
+  caf::replies_to<atom::status>::with<std::vector<std::string>>>;
+
+/// WINDOW: one per (service, signal). Event-time windows and the aggregate buckets; answers an
+/// update with the input of every rule it feeds, after the changed buckets are persisted.
+using window_actor = caf::typed_actor<
+  caf::replies_to<atom::observe, service_batch_ptr>::with<window_report>>;
+
+/// RULE: one per (rule, service[, group]). Holds the rule's alert state.
+using rule_actor = caf::typed_actor<
+  caf::replies_to<atom::evaluate, rule_input>::with<alert_change>,
+  // Processing time (Unix ms) passed without input.
+  caf::replies_to<atom::advance, int64_t>::with<alert_change>,
+  // The service sent data at this processing time (absence rules).
+  caf::replies_to<atom::seen, int64_t>::with<alert_change>>;
+
+/// INCIDENT: one per fingerprint (rule + service + group). Holds the state machine; answers an
+/// alert once its transitions are committed in Postgres.
+using incident_actor = caf::typed_actor<
+  caf::replies_to<atom::alert, alert>::with<incident_status>,
+  caf::replies_to<atom::status>::with<incident_record>>;
+
+/// INCIDENT STORE: the processing tree's Postgres adapter (detached, own connection). Group
+/// commit; connection failures are retried with back-off (the data path waits: backpressure),
+/// data errors are answered as errors. After a commit it publishes the new timeline entries to
+/// rtmon.incidents (the table is the outbox: unpublished entries survive a crash) and to the
+/// live stream.
+using incident_store_actor = caf::typed_actor<
+  caf::replies_to<atom::persist, incident_change>::with<uint32_t>,
+  caf::replies_to<atom::load, std::string>::with<std::vector<incident_record>>,
+  caf::replies_to<atom::aggregate, std::vector<aggregate_row>>::with<uint64_t>,
+  caf::reacts_to<caf::flush_atom>,
+  // Publish what is unpublished: after commits (false) and from a periodic timer (true).
+  caf::reacts_to<atom::publish, bool>,
+  // The producer's verdict on a publish (true: acknowledged by Kafka).
+  caf::reacts_to<atom::published, std::vector<unpublished_entry>, bool>>;
+
+/// LIVE STREAM: fans incident transitions (and later other live data) out to subscribers, who
+/// receive (atom::live, channel, json). Keeps a bounded backlog for new subscribers.
+using live_stream_actor = caf::typed_actor<
+  caf::reacts_to<atom::publish, std::string, std::string>,
+  caf::reacts_to<caf::subscribe_atom, caf::actor>,
+  caf::reacts_to<caf::leave_atom, caf::actor>,
+  caf::replies_to<atom::recent>::with<std::vector<std::string>>>;
 
 // clang-format on
 

@@ -47,6 +47,9 @@ struct consumed_batch {
   topic_partition tp;
   signal_kind kind = signal_kind::log;
   uint64_t generation = 0;
+  // Records before this offset were processed before (by this or another process): they are
+  // replayed only to rebuild window and rule state (warm-up), not stored or acted on again.
+  int64_t warmup_until = -1;
   std::vector<kafka_record> records;
   int64_t first_offset() const { return records.empty() ? -1 : records.front().offset; }
   int64_t next_offset() const { return records.empty() ? -1 : records.back().offset + 1; }
@@ -59,16 +62,19 @@ struct consumed_batch {
 struct log_row {
   std::string event_id, ts, service, host, level, message, attrs;
   bool probe = true;
+  int64_t ts_ms = 0;  // ts as Unix ms, for the windows
 };
 struct metric_row {
   std::string event_id, ts, service, name;
   double value = 0;
   std::string tags;
   bool probe = true;
+  int64_t ts_ms = 0;
 };
 struct event_row {
   std::string event_id, ts, service, type, attrs;
   bool probe = true;
+  int64_t ts_ms = 0;
 };
 /// A record that could not be decoded: kept with its coordinates, never blocks its partition.
 struct dead_letter {

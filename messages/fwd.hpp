@@ -21,14 +21,26 @@ using store_batch_ptr = std::shared_ptr<const store_batch>;
 /// Project atoms (text at most 10 characters, caf-0.17.md §3). CAF's own atoms are reused where
 /// their meaning fits (caf::flush_atom, caf::get_atom, caf::tick_atom).
 namespace atom {
-using batch = caf::atom_constant<caf::atom("batch")>;        // a polled Kafka batch
-using store = caf::atom_constant<caf::atom("store")>;        // persist rows
-using stored = caf::atom_constant<caf::atom("stored")>;      // a store request finished
-using retry = caf::atom_constant<caf::atom("retry")>;        // retry a failed store request
-using restart = caf::atom_constant<caf::atom("restart")>;    // supervisor: restart a child
-using revoke = caf::atom_constant<caf::atom("revoke")>;      // a partition left this process
-using status = caf::atom_constant<caf::atom("status")>;      // introspection for tests/metrics
-using maintain = caf::atom_constant<caf::atom("maintain")>;  // periodic partition upkeep
+using batch = caf::atom_constant<caf::atom("batch")>;          // a polled Kafka batch
+using store = caf::atom_constant<caf::atom("store")>;          // persist rows
+using stored = caf::atom_constant<caf::atom("stored")>;        // a store request finished
+using retry = caf::atom_constant<caf::atom("retry")>;          // retry a failed store request
+using restart = caf::atom_constant<caf::atom("restart")>;      // supervisor: restart a child
+using revoke = caf::atom_constant<caf::atom("revoke")>;        // a partition left this process
+using status = caf::atom_constant<caf::atom("status")>;        // introspection for tests/metrics
+using maintain = caf::atom_constant<caf::atom("maintain")>;    // periodic partition upkeep
+using observe = caf::atom_constant<caf::atom("observe")>;      // durable rows to process
+using evaluate = caf::atom_constant<caf::atom("evaluate")>;    // a rule input
+using advance = caf::atom_constant<caf::atom("advance")>;      // processing time passed
+using seen = caf::atom_constant<caf::atom("seen")>;            // a service sent data
+using alert = caf::atom_constant<caf::atom("alert")>;          // an alert change for an incident
+using persist = caf::atom_constant<caf::atom("persist")>;      // write an incident change
+using load = caf::atom_constant<caf::atom("load")>;            // read open incidents
+using aggregate = caf::atom_constant<caf::atom("aggregate")>;  // upsert aggregate buckets
+using publish = caf::atom_constant<caf::atom("publish")>;      // publish / broadcast
+using published = caf::atom_constant<caf::atom("published")>;  // Kafka acknowledged a publish
+using live = caf::atom_constant<caf::atom("live")>;            // a live-stream message
+using recent = caf::atom_constant<caf::atom("recent")>;        // the live stream's backlog
 constexpr batch batch_v{};
 constexpr store store_v{};
 constexpr stored stored_v{};
@@ -37,6 +49,18 @@ constexpr restart restart_v{};
 constexpr revoke revoke_v{};
 constexpr status status_v{};
 constexpr maintain maintain_v{};
+constexpr observe observe_v{};
+constexpr evaluate evaluate_v{};
+constexpr advance advance_v{};
+constexpr seen seen_v{};
+constexpr alert alert_v{};
+constexpr persist persist_v{};
+constexpr load load_v{};
+constexpr aggregate aggregate_v{};
+constexpr publish publish_v{};
+constexpr published published_v{};
+constexpr live live_v{};
+constexpr recent recent_v{};
 }  // namespace atom
 
 }  // namespace rtmon

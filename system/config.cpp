@@ -6,6 +6,8 @@
 
 #include <caf/config_option_adder.hpp>
 
+#include "actors/rule/rules.hpp"
+
 namespace rtmon {
 
 config::config() {
@@ -50,6 +52,14 @@ config::config() {
       .add(consumer.max_batch_records, "max-batch-records", "records per partition batch")
       .add(consumer.max_inflight_batches, "max-inflight-batches", "batches per partition")
       .add(consumer.queued_max_kbytes, "queued-max-kbytes", "consumer prefetch budget");
+  opt_group{custom_options_, "processing"}
+      .add(processing.rules_file, "rules-file", "alert rules (env RTMON_RULES_FILE)")
+      .add(processing.windows, "windows", "sliding window spans, e.g. [\"1m\", \"5m\"]")
+      .add(processing.allowed_lateness_ms, "allowed-lateness-ms", "event-time lateness")
+      .add(processing.aggregate_widths_s, "aggregate-widths", "aggregate bucket widths (s)")
+      .add(processing.series_tags, "series-tags", "metric tags that make their own series")
+      .add(processing.max_series, "max-series", "rule windows per service and signal")
+      .add(processing.warmup, "warmup", "replay the longest window after a restart");
 }
 
 namespace {
@@ -82,6 +92,7 @@ std::string config::load(std::vector<std::string> args) {
   env("RTMON_LOG_LEVEL", log_level);
   std::string v;
   if (env("RTMON_ROLES", v)) roles = split(v, ',');
+  env("RTMON_RULES_FILE", processing.rules_file);
   if (env("RTMON_DATABASE_URL_FILE", v)) {  // secrets may come from a file
     std::ifstream f{v};
     if (!std::getline(f, database_url)) return "cannot read RTMON_DATABASE_URL_FILE " + v;
@@ -106,6 +117,16 @@ std::string config::load(std::vector<std::string> args) {
     if (r != "ingest" && r != "process" && r != "api")
       return "unknown role '" + r + "' (use ingest, process, api)";
   if (roles.empty()) return "rtmon.roles must name at least one role";
+  if (processing.windows.empty()) return "processing.windows must name at least one window";
+  for (const auto& w : processing.windows) {
+    int64_t ms = 0;
+    if (!parse_duration(w, ms) || ms < 60000 || ms % 60000 != 0)
+      return "processing.windows: '" + w + "' is not a whole number of minutes";
+  }
+  if (processing.allowed_lateness_ms < 0 || processing.allowed_lateness_ms > 600000)
+    return "processing.allowed-lateness-ms must be in 0..600000";
+  for (auto w : processing.aggregate_widths_s)
+    if (w < 1 || w > 86400) return "processing.aggregate-widths must be in 1..86400 seconds";
   return {};
 }
 
@@ -127,6 +148,22 @@ uint16_t config::http_port() const {
   auto p = std::strtol(http_addr.c_str() + i + 1, &end, 10);
   if (*end != '\0' || p < 1 || p > 65535) return 0;
   return static_cast<uint16_t>(p);
+}
+
+std::vector<int64_t> config::window_spans_ms() const {
+  std::vector<int64_t> out;
+  for (const auto& w : processing.windows) {
+    int64_t ms = 0;
+    if (parse_duration(w, ms)) out.push_back(ms);
+  }
+  return out;
+}
+
+int64_t config::warmup_ms() const {
+  if (!processing.warmup) return 0;
+  int64_t longest = 0;
+  for (auto ms : window_spans_ms()) longest = std::max(longest, ms);
+  return longest + processing.allowed_lateness_ms;
 }
 
 std::string redact_url(const std::string& url) {

@@ -53,12 +53,26 @@ struct consumer_settings {
   size_t queued_max_kbytes = 65536;
 };
 
+struct processing_settings {
+  std::string rules_file = "config/rules.json";  // env RTMON_RULES_FILE
+  // Sliding windows the rules can use, each of 60 buckets (1m: 1 s buckets).
+  std::vector<std::string> windows{"1m", "5m", "15m"};
+  int allowed_lateness_ms = 5000;
+  std::vector<int> aggregate_widths_s{10, 60};       // aggregates table bucket widths
+  std::vector<std::string> series_tags{"endpoint"};  // metric tags that make a series
+  size_t max_series = 1000;  // rule windows per service and signal (cardinality cap)
+  // After a restart or a rebalance, partitions are re-read this far back before the committed
+  // offset (state only) so windows are exact again: the longest window plus the lateness.
+  bool warmup = true;
+};
+
 class config : public caf::actor_system_config {
  public:
   kafka_settings kafka;
   ingest_limits limits;
   store_settings store;
   consumer_settings consumer;
+  processing_settings processing;
   std::string database_url = "postgresql://rtmon:rtmon@127.0.0.1:55432/rtmon";
   std::string http_addr = "127.0.0.1:4000";
   int http_threads = 2;
@@ -79,6 +93,10 @@ class config : public caf::actor_system_config {
   uint16_t http_port() const;
   /// The configuration without secrets (the database password is masked).
   std::string describe() const;
+  /// The window spans in ms (validated by load()).
+  std::vector<int64_t> window_spans_ms() const;
+  /// How far before the committed offset a newly owned partition is re-read (0: no warm-up).
+  int64_t warmup_ms() const;
 };
 
 /// Masks the password of a postgresql:// URL for logs.

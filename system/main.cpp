@@ -55,7 +55,14 @@ int main(int argc, char** argv) {
   spdlog::set_level(spdlog::level::from_str(cfg.log_level));
   spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e%z %^%l%$ %v");
   if (command == "check-config") {
-    std::printf("configuration ok: %s\n", cfg.describe().c_str());
+    std::string problem;
+    auto rules = rtmon::load_rules(cfg, problem);
+    if (!rules) {
+      std::fprintf(stderr, "rtmon: %s\n", problem.c_str());
+      return 2;
+    }
+    std::printf("configuration ok: %s rules=%zu (%s)\n", cfg.describe().c_str(),
+                rules->rules.size(), cfg.processing.rules_file.c_str());
     return 0;
   }
   if (command == "migrate") return rtmon::migrate_command(cfg);

@@ -2,13 +2,18 @@
 
 #include <csignal>
 #include <cstdio>
+#include <fstream>
+#include <sstream>
 #include <thread>
 
 #include <spdlog/spdlog.h>
 #include <caf/all.hpp>
 
+#include "actors/rule/rules.hpp"
 #include "actors/shard/shard.hpp"
+#include "actors/store/incident_store.hpp"
 #include "actors/store/store.hpp"
+#include "actors/stream/live_stream.hpp"
 #include "system/guardian.hpp"
 #include "system/health.hpp"
 #include "system/http/edge.hpp"
@@ -16,6 +21,7 @@
 #include "system/kafka/consumer.hpp"
 #include "system/kafka/producer.hpp"
 #include "system/pg/migrations.hpp"
+#include "system/pg/processing_store.hpp"
 #include "system/pg/writer.hpp"
 
 namespace rtmon {
@@ -62,6 +68,38 @@ int migrate_command(const config& cfg) {
   }
 }
 
+rule_set_ptr load_rules(const config& cfg, std::string& problem) {
+  std::ifstream in{cfg.processing.rules_file};
+  if (!in) {
+    problem = "rules file " + cfg.processing.rules_file + ": cannot read it";
+    return nullptr;
+  }
+  std::stringstream text;
+  text << in.rdbuf();
+  auto parsed = parse_rules(text.str(), cfg.window_spans_ms());
+  if (!parsed.errors.empty()) {
+    problem = "rules file " + cfg.processing.rules_file + ":";
+    for (const auto& e : parsed.errors) problem += "\n  " + e;
+    return nullptr;
+  }
+  auto set = std::make_shared<rule_set>();
+  set->rules = std::move(parsed.rules);
+  return set;
+}
+
+processing_options processing_options_of(const config& cfg) {
+  processing_options o;
+  o.windows.specs.clear();
+  for (auto ms : cfg.window_spans_ms()) o.windows.specs.push_back({ms, 60});
+  o.windows.allowed_lateness_ms = cfg.processing.allowed_lateness_ms;
+  o.windows.rollup.widths_s.assign(cfg.processing.aggregate_widths_s.begin(),
+                                   cfg.processing.aggregate_widths_s.end());
+  o.windows.rollup.allowed_lateness_ms = cfg.processing.allowed_lateness_ms;
+  o.windows.series_tags = cfg.processing.series_tags;
+  o.windows.max_series = cfg.processing.max_series;
+  return o;
+}
+
 int serve(config& cfg) {
   // Signals are taken by sigwait below; every thread started from here inherits the mask.
   sigset_t signals;
@@ -76,14 +114,35 @@ int serve(config& cfg) {
   try {
     if (cfg.migrate_on_start) migrate_with_retry(cfg.database_url, 60);
     std::vector<std::string> topics;
-    for (auto k : {"logs", "metrics", "events"}) topics.push_back(cfg.kafka.topic(k));
+    for (auto k : {"logs", "metrics", "events", "incidents"}) topics.push_back(cfg.kafka.topic(k));
     with_retry("kafka topics", 60, [&] { kafka::ensure_topics(cfg.kafka, topics, 10000); });
   } catch (const std::exception& e) {
     spdlog::critical("{}", e.what());
     return 1;
   }
 
+  rule_set_ptr rules;
+  if (process) {
+    std::string problem;
+    rules = load_rules(cfg, problem);
+    if (!rules) {
+      spdlog::critical("{}", problem);
+      return 1;
+    }
+    spdlog::info("rules: {} loaded from {}", rules->rules.size(), cfg.processing.rules_file);
+  }
   metrics_registry metrics;
+  // Incident transitions go to rtmon.incidents through their own producer, which outlives the
+  // actors (it is shut down after them).
+  std::unique_ptr<kafka::producer> publisher;
+  if (process) {
+    try {
+      publisher = std::make_unique<kafka::producer>(cfg.kafka, metrics);
+    } catch (const std::exception& e) {
+      spdlog::critical("kafka: {}", e.what());
+      return 1;
+    }
+  }
   caf::actor_system sys{cfg};
   std::shared_ptr<kafka::consumer> consumer;
   caf::actor root;
@@ -106,8 +165,20 @@ int serve(config& cfg) {
       stores.push_back(st);
       components.emplace_back("store-" + std::to_string(i), caf::actor_cast<caf::actor>(st));
     }
+    auto live = sys.spawn(live_stream, size_t{1000});
+    auto incidents = sys.spawn<caf::detached>(
+        incident_store, std::make_shared<pg::processing_store>(cfg.database_url), publisher.get(),
+        cfg.kafka.topic("incidents"), live, &metrics);
+    components.emplace_back("live-stream", caf::actor_cast<caf::actor>(live));
+    components.emplace_back("incident-store", caf::actor_cast<caf::actor>(incidents));
+    auto setup = std::make_shared<processing_setup>();
+    setup->rules = rules;
+    setup->store = incidents;
+    setup->opts = processing_options_of(cfg);
+    setup->metrics = &metrics;
     consumer = std::make_shared<kafka::consumer>(cfg, metrics);
-    auto sh = sys.spawn(shard, stores, offset_sink_ptr{consumer}, cfg.store.max_rows_per_request);
+    auto sh = sys.spawn(shard, stores, offset_sink_ptr{consumer}, cfg.store.max_rows_per_request,
+                        processing_setup_ptr{setup});
     shard_handle = caf::actor_cast<caf::actor>(sh);
     components.emplace_back("shard", caf::actor_cast<caf::actor>(sh));
     root = sys.spawn(guardian, components, [](const std::string&) { kill(getpid(), SIGTERM); });
@@ -178,6 +249,7 @@ int serve(config& cfg) {
   if (consumer) consumer->stop();
   if (root) caf::anon_send_exit(root, caf::exit_reason::user_shutdown);
   sys.await_all_actors_done();
+  if (publisher) publisher->shutdown(5000);
   spdlog::info("rtmon: stopped");
   return 0;
 }

@@ -25,6 +25,17 @@ std::string to_string(incident_status s) {
   return "?";
 }
 
+bool parse_incident_status(const std::string& text, incident_status& out) {
+  for (auto s :
+       {incident_status::pending, incident_status::triggered, incident_status::acknowledged,
+        incident_status::resolved, incident_status::cancelled})
+    if (to_string(s) == text) {
+      out = s;
+      return true;
+    }
+  return false;
+}
+
 namespace {
 
 const std::string automatic = "rtmon";
@@ -51,6 +62,20 @@ bool incident_machine::open() const {
   return started_ &&
          (status_ == incident_status::pending || status_ == incident_status::triggered ||
           status_ == incident_status::acknowledged);
+}
+
+void incident_machine::restore(const incident_record& r) {
+  started_ = true;
+  status_ = r.status;
+  count_ = r.breach_count;
+  last_value_ = r.last_value;
+  opened_ = r.opened_ms;
+  last_seen_ = r.last_seen_ms;
+  acked_ = r.acknowledged_ms;
+  resolved_ = r.resolved_ms;
+  silenced_until_ = r.silenced_until_ms;
+  flapping_ = r.flapping;
+  seq_ = r.last_seq;
 }
 
 flap_history incident_machine::history() const { return {changes_, flapping_}; }

@@ -9,24 +9,9 @@
 #include <string>
 #include <vector>
 
+#include "messages/incidents.hpp"
+
 namespace rtmon {
-
-enum class incident_status : uint8_t { pending, triggered, acknowledged, resolved, cancelled };
-std::string to_string(incident_status);
-
-/// One entry of the incident's timeline (incident_events) and, if `notify`, of the outbox.
-struct incident_transition {
-  uint32_t seq = 0;  // 1, 2, 3 ... per incident, no gaps
-  std::string kind;  // "pending", "triggered", "repeat", "acknowledged", "resolved",
-                     // "cancelled", "silenced", "unsilenced", "flapping", "stable"
-  incident_status from = incident_status::pending;
-  incident_status to = incident_status::pending;
-  int64_t at_ms = 0;
-  std::string actor;   // "rtmon" for automatic transitions, else who acted
-  std::string detail;  // human-readable, e.g. "value 0.12 > 0.05"
-  double value = 0;
-  bool notify = false;  // should channels be told (false while silenced or flapping-throttled)
-};
 
 /// Flapping: too many state changes of one fingerprint within a window. The changes counted
 /// are those users are told about: "triggered" and "resolved" (pending, cancelled, acknowledged
@@ -82,12 +67,17 @@ class incident_machine {
                                            int64_t at_ms);
   std::vector<incident_transition> unsilence(const std::string& actor, int64_t at_ms);
 
+  /// Continues an incident persisted earlier (after a restart or a rebalance): status, counts,
+  /// times, silence, flapping and the last timeline seq come from its record.
+  void restore(const incident_record& r);
+
   const std::string& fingerprint() const { return fingerprint_; }
   incident_status status() const { return status_; }
   /// Open = pending, triggered or acknowledged. Resolved and cancelled are terminal: a new
   /// breach of the same fingerprint opens a new incident (a new machine).
   bool open() const;
   bool silenced(int64_t at_ms) const { return silenced_until_ > at_ms; }
+  int64_t silenced_until_ms() const { return silenced_until_; }
   bool flapping() const { return flapping_; }
   uint64_t breach_count() const { return count_; }
   double last_value() const { return last_value_; }

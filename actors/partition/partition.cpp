@@ -12,9 +12,59 @@ using self_ptr = partition_actor::stateful_pointer<partition_actor_state>;
 // Generous: a store request waits behind other partitions' group commits.
 constexpr auto store_timeout = std::chrono::seconds{60};
 
+void report(partition_actor_state& st, const partition_state::durable_mark& mark) {
+  if (st.offsets) st.offsets->durable(st.tp, mark.generation, mark.next_offset, mark.batches);
+}
+
+// Offsets are reported in order, each once its rows' effects are applied.
+void effects_done(self_ptr self, uint64_t id) {
+  auto& st = self->state;
+  for (auto& a : st.awaiting)
+    if (a.id == id) a.done = true;
+  while (!st.awaiting.empty() && st.awaiting.front().done) {
+    report(st, st.awaiting.front().mark);
+    st.awaiting.pop_front();
+  }
+}
+
+void observe(self_ptr self, const store_batch_ptr& rows, bool warmup, uint64_t id) {
+  self->request(self->state.processor, caf::infinite, atom::observe_v, rows, warmup)
+      .then(
+          [=](uint64_t) {
+            if (!warmup) effects_done(self, id);
+          },
+          [=](caf::error& err) {
+            // The processor died: its shard restarts the whole partition group, and this actor
+            // goes with it (its rows are re-read from the durable offset).
+            self->quit(err);
+          });
+}
+
+void send_store(self_ptr self);
+
+void stored(self_ptr self, const store_batch_ptr& batch, const store_result& r) {
+  auto& st = self->state;
+  auto mark = st.logic.store_succeeded(r);
+  if (!st.processor) {
+    report(st, mark);
+  } else {
+    // The rows are durable; the offset waits until their effects (aggregates, incidents) are.
+    auto id = st.next_id++;
+    st.awaiting.push_back({id, mark, false});
+    observe(self, batch, false, id);
+  }
+  if (st.logic.begin_store()) send_store(self);
+}
+
 void send_store(self_ptr self) {
   auto& st = self->state;
   auto batch = st.logic.inflight();
+  if (auto warm = st.logic.take_warm(); warm && st.processor)
+    observe(self, warm, true, 0);  // sent before the live rows: applied before them
+  if (batch->rows() == 0) {        // nothing live (warm-up records only)
+    stored(self, batch, store_result{});
+    return;
+  }
   auto attempt = st.logic.attempt();
   self->request(st.store, store_timeout, atom::store_v, batch)
       .then(
@@ -22,10 +72,7 @@ void send_store(self_ptr self) {
             auto& st = self->state;
             if (st.logic.inflight() != batch || st.logic.attempt() != attempt)
               return;  // a reply to an attempt that was already given up on
-            auto mark = st.logic.store_succeeded(r);
-            if (st.offsets)
-              st.offsets->durable(st.tp, mark.generation, mark.next_offset, mark.batches);
-            if (st.logic.begin_store()) send_store(self);
+            stored(self, batch, r);
           },
           [=](caf::error& err) {
             auto& st = self->state;
@@ -41,12 +88,14 @@ void send_store(self_ptr self) {
 }  // namespace
 
 partition_actor::behavior_type partition(self_ptr self, topic_partition tp, store_actor store,
-                                         offset_sink_ptr offsets, size_t max_rows_per_request) {
+                                         offset_sink_ptr offsets, size_t max_rows_per_request,
+                                         processor_actor processor) {
   auto& st = self->state;
   st.logic = partition_state{max_rows_per_request};
   st.tp = std::move(tp);
   st.store = std::move(store);
   st.offsets = std::move(offsets);
+  st.processor = std::move(processor);
   return {
       [=](atom::batch, const consumed_batch_ptr& batch) {
         auto& st = self->state;

@@ -32,15 +32,24 @@ bool partition_state::enqueue(consumed_batch_ptr batch) {
 store_batch_ptr partition_state::begin_store() {
   if (inflight_ != nullptr || queued_.empty()) return nullptr;
   auto out = std::make_shared<store_batch>();
+  std::shared_ptr<store_batch> warm;
   while (!queued_.empty()) {
     const auto& b = *queued_.front();
     if (!inflight_batches_.empty() && out->rows() + b.records.size() > max_rows_) break;
-    for (const auto& rec : b.records) decode(b, rec, *out);
+    for (const auto& rec : b.records) {
+      if (rec.offset < b.warmup_until) {
+        if (!warm) warm = std::make_shared<store_batch>();
+        decode(b, rec, *warm);
+      } else {
+        decode(b, rec, *out);
+      }
+    }
     inflight_batches_.push_back(queued_.front());
     queued_.pop_front();
   }
   attempt_ = 0;
   inflight_ = std::move(out);
+  warm_ = std::move(warm);
   return inflight_;
 }
 
@@ -50,7 +59,10 @@ partition_state::durable_mark partition_state::store_succeeded(const store_resul
   mark.batches = inflight_batches_.size();
   mark.generation = inflight_batches_.back()->generation;
   mark.next_offset = inflight_batches_.back()->next_offset();
-  durable_ = mark.next_offset;
+  if (mark.next_offset <= inflight_batches_.back()->warmup_until)
+    mark.next_offset = -1;  // warm-up only: already committed
+  else
+    durable_ = mark.next_offset;
   rows_stored_ += r.rows;
   inflight_batches_.clear();
   inflight_.reset();
@@ -99,13 +111,14 @@ std::string name_of(const json::object& o, const char* key) {
 }
 
 // The ts column must parse in Postgres, or the whole transaction fails: re-check and normalize.
-std::string canonical_ts(const json::object& o) {
+std::string canonical_ts(const json::object& o, int64_t& ms) {
   auto i = o.find("ts");
   ingest::sys_time t;
   std::string problem;
   if (i == o.end() || !ingest::parse_timestamp(i->value(), t, problem) ||
       t.time_since_epoch().count() < 0)
     throw std::invalid_argument("missing or invalid ts");
+  ms = std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
   return ingest::format_timestamp(t);
 }
 
@@ -184,8 +197,9 @@ void partition_state::decode(const consumed_batch& batch, const kafka_record& re
     bool probe = a == o.end() || !a->value().is_bool() || !a->value().get_bool();
     switch (batch.kind) {
       case signal_kind::log: {
+        int64_t ms = 0;
         log_row r{id_of(o),
-                  canonical_ts(o),
+                  canonical_ts(o, ms),
                   name_of(o, "service"),
                   {},
                   checked(o, "level", ingest::canonical_level),
@@ -193,11 +207,13 @@ void partition_state::decode(const consumed_batch& batch, const kafka_record& re
                   obj_text(o, "attrs")};
         if (o.contains("host")) r.host = name_of(o, "host");
         r.probe = probe;
+        r.ts_ms = ms;
         out.logs.push_back(std::move(r));
         break;
       }
       case signal_kind::metric: {
-        auto id = id_of(o), ts = canonical_ts(o), service = name_of(o, "service");
+        int64_t ms = 0;
+        auto id = id_of(o), ts = canonical_ts(o, ms), service = name_of(o, "service");
         auto tags = obj_text(o, "tags");
         auto s = o.find("samples");
         if (s == o.end() || !s->value().is_array() || s->value().get_array().empty())
@@ -209,16 +225,18 @@ void partition_state::decode(const consumed_batch& batch, const kafka_record& re
               !x.get_object().at("value").is_number())
             throw std::invalid_argument("sample without a numeric value");
           rows.push_back({id, ts, service, name_of(x.get_object(), "name"),
-                          x.get_object().at("value").to_number<double>(), tags, probe});
+                          x.get_object().at("value").to_number<double>(), tags, probe, ms});
         }
         out.metrics.insert(out.metrics.end(), std::make_move_iterator(rows.begin()),
                            std::make_move_iterator(rows.end()));
         break;
       }
-      case signal_kind::event:
-        out.events.push_back({id_of(o), canonical_ts(o), name_of(o, "service"), name_of(o, "type"),
-                              obj_text(o, "attrs"), probe});
+      case signal_kind::event: {
+        int64_t ms = 0;
+        out.events.push_back({id_of(o), canonical_ts(o, ms), name_of(o, "service"),
+                              name_of(o, "type"), obj_text(o, "attrs"), probe, ms});
         break;
+      }
     }
   } catch (const std::exception& e) {
     // Keep the bytes storable: NULs or invalid UTF-8 would poison the dead-letter row too.

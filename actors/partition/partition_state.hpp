@@ -27,13 +27,18 @@ class partition_state {
   store_batch_ptr begin_store();
   /// The outstanding request (for retries).
   store_batch_ptr inflight() const { return inflight_; }
+  /// Rows of warm-up records (offsets before their batch's warmup_until) decoded by the last
+  /// begin_store, to rebuild processing state; null if none. They are not stored again.
+  store_batch_ptr take_warm() { return std::move(warm_); }
 
   struct durable_mark {
     uint64_t generation = 0;
     int64_t next_offset = -1;
     size_t batches = 0;
   };
-  /// The outstanding request committed: returns what became durable.
+  /// The outstanding request committed: returns what became durable (next_offset -1 when it
+  /// held only warm-up records: those offsets were committed before, storing them again would
+  /// move the committed offset back).
   durable_mark store_succeeded(const store_result& r);
   /// The outstanding request failed; it stays outstanding for a retry. Returns the delay.
   std::chrono::milliseconds store_failed();
@@ -49,6 +54,7 @@ class partition_state {
   std::deque<consumed_batch_ptr> queued_;
   std::vector<consumed_batch_ptr> inflight_batches_;
   store_batch_ptr inflight_;
+  store_batch_ptr warm_;
   int64_t next_expected_ = -1;  // first offset not yet queued
   int64_t durable_ = -1;        // first offset not yet durable
   uint64_t attempt_ = 0;

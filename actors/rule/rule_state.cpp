@@ -90,6 +90,14 @@ alert_change rule_state::evaluate(double value, bool sufficient, int64_t now_ms)
   return ch;
 }
 
+void rule_state::restore(alert_state s, int64_t since_ms, double value) {
+  state_ = s;
+  since_ = since_ms;
+  last_value_ = value;
+  recovered_since_ = -1;
+  if (spec_->kind == rule_kind::event_match && s == alert_state::firing) last_match_ = since_ms;
+}
+
 alert_change rule_state::saw_data(int64_t now_ms) {
   alert_change ch;
   ch.at_ms = now_ms;

@@ -11,6 +11,8 @@
 #include <string_view>
 #include <vector>
 
+#include "messages/processing.hpp"
+
 namespace rtmon {
 
 enum class rule_kind : uint8_t { threshold, error_rate, absence, event_match };
@@ -60,6 +62,16 @@ struct rule_spec {
   std::string summary;                // template, see render_summary
 };
 
+/// The rules in force (see messages/processing.hpp: shared by pointer between actors).
+struct rule_set {
+  std::vector<rule_spec> rules;
+  const rule_spec* find(const std::string& name) const {
+    for (const auto& r : rules)
+      if (r.name == name) return &r;
+    return nullptr;
+  }
+};
+
 struct rules_parse_result {
   std::vector<rule_spec> rules;  // the valid rules only, in file order
   // e.g. "rule 'api-latency': field 'window': must be one of 1m, 5m, 15m"
@@ -105,22 +117,6 @@ bool matches_event(const rule_spec& spec, const std::string& type,
 enum class alert_state : uint8_t { inactive, pending, firing };
 std::string to_string(alert_state);
 
-/// What one evaluation step changed. `value`: threshold/error_rate the window value (the last
-/// sufficient one for resolved); absence the seconds since the service's last data;
-/// event_match the number of matching events since the alert started firing.
-struct alert_change {
-  enum kind_t : uint8_t {
-    none,       // nothing to report
-    pending,    // inactive -> pending (breach started, waiting for `for`)
-    cancelled,  // pending -> inactive (recovered before `for` elapsed)
-    firing,     // -> firing (for elapsed, or for = 0)
-    repeat,     // still firing and breaching again: value/count update
-    resolved,   // firing -> inactive (recovered, after keep_firing_for)
-  } kind = none;
-  double value = 0;
-  int64_t at_ms = 0;
-};
-
 /// Evaluation state of one rule for one service (and group). Holds a pointer to the spec,
 /// which must outlive it. Calls for another rule type return `none` and change nothing.
 ///
@@ -154,6 +150,10 @@ class rule_state {
   /// Time passed without data (timer, processing time): absence fires, keep_firing_for and
   /// event-match expiry resolve, `for` completes for absence.
   alert_change advance(int64_t now_ms);
+
+  /// Takes over the state of an alert whose incident is still open (after a restart or a
+  /// rebalance the incident in Postgres is the truth): pending or firing since `since_ms`.
+  void restore(alert_state s, int64_t since_ms, double value);
 
   alert_state state() const { return state_; }
   double last_value() const { return last_value_; }

@@ -31,6 +31,12 @@ struct tp_list {
   }
 };
 
+int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
 }  // namespace
 
 consumer::consumer(const config& cfg, metrics_registry& metrics)
@@ -137,8 +143,8 @@ void consumer::take(const topic_partition& tp, int64_t offset, std::string key,
   auto i = parts_.find(tp);
   if (i == parts_.end()) return;  // not (or no longer) ours
   auto& p = i->second;
-  if (p.resume_at >= 0 || (p.durable >= 0 && offset < p.durable))
-    return;  // paused (will be re-read after the seek) or already durable
+  if (p.resume_at >= 0 || (p.durable >= 0 && offset < p.durable && offset >= p.warmup_until))
+    return;  // paused (will be re-read after the seek) or already durable (not a warm-up)
   if (p.first_seen < 0) p.first_seen = offset;
   if (p.pending.empty()) p.pending_since = clock::now();
   p.pending.push_back({offset, std::move(key), std::move(payload)});
@@ -165,6 +171,7 @@ void consumer::dispatch(const topic_partition& tp, part_state& p) {
   batch->tp = tp;
   batch->kind = p.kind;
   batch->generation = p.generation;
+  batch->warmup_until = p.warmup_until;
   batch->records = std::move(p.pending);
   p.pending.clear();
   ++p.inflight;
@@ -236,7 +243,7 @@ void consumer::drain_control() {
     auto i = parts_.find(tp);
     if (i == parts_.end()) continue;
     auto& p = i->second;
-    auto target = p.durable >= 0 ? p.durable : p.first_seen;
+    auto target = p.durable >= 0 ? p.durable : std::max(p.first_seen, p.warmup_until);
     p.generation = next_generation_++;
     p.inflight = 0;
     p.pending.clear();
@@ -246,9 +253,53 @@ void consumer::drain_control() {
       tp_list l;
       l.add(tp);
       rd_kafka_pause_partitions(rk_, l.list);
-      seek_and_resume(tp, p, target);
+      // The crashed group's windows are gone: re-read the warm-up span before the target.
+      auto from = warmup_start(tp, target);
+      p.warmup_until = from < target ? target : -1;
+      seek_and_resume(tp, p, from);
     }
   }
+}
+
+int64_t consumer::warmup_start(const topic_partition& tp, int64_t target) {
+  auto span = cfg_.warmup_ms();
+  if (span <= 0 || target <= 0) return target;
+  tp_list l;
+  l.add(tp)->offset = now_ms() - span;  // offsets_for_times takes a timestamp here
+  auto err = rd_kafka_offsets_for_times(rk_, l.list, 10000);
+  auto found = l.list->elems[0].offset;
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR || l.list->elems[0].err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    spdlog::warn("kafka consumer: no warm-up for {}: {}", to_string(tp),
+                 rd_kafka_err2str(err != RD_KAFKA_RESP_ERR_NO_ERROR ? err : l.list->elems[0].err));
+    return target;
+  }
+  // -1: no record at or after that time, nothing to replay.
+  return found >= 0 && found < target ? found : target;
+}
+
+void consumer::plan_warmup(rd_kafka_topic_partition_list_t* parts) {
+  // Newly owned partitions start at their committed offsets; the window span before that is
+  // replayed first (state only), so windows are exact from the first live record on.
+  if (cfg_.warmup_ms() <= 0 || parts->cnt == 0) return;
+  auto* committed = rd_kafka_topic_partition_list_copy(parts);
+  if (auto err = rd_kafka_committed(rk_, committed, 10000); err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    spdlog::warn("kafka consumer: committed offsets unknown ({}); no warm-up",
+                 rd_kafka_err2str(err));
+    rd_kafka_topic_partition_list_destroy(committed);
+    return;
+  }
+  for (int i = 0; i < parts->cnt; ++i) {
+    auto c = committed->elems[i].offset;
+    if (c <= 0) continue;  // nothing committed: read from the start, all of it live
+    topic_partition tp{parts->elems[i].topic, parts->elems[i].partition};
+    auto from = warmup_start(tp, c);
+    if (from < c) {
+      parts->elems[i].offset = from;
+      parts_[tp].warmup_until = c;
+      spdlog::info("kafka consumer: {} warms up from offset {} to {}", to_string(tp), from, c);
+    }
+  }
+  rd_kafka_topic_partition_list_destroy(committed);
 }
 
 void consumer::on_rebalance(int err, rd_kafka_topic_partition_list_t* parts) {
@@ -263,6 +314,7 @@ void consumer::on_rebalance(int err, rd_kafka_topic_partition_list_t* parts) {
                : name == "events" ? signal_kind::event
                                   : signal_kind::log;
     }
+    plan_warmup(parts);
     spdlog::info("kafka consumer: assigned {} partitions", parts->cnt);
     rd_kafka_assign(rk_, parts);
   } else {

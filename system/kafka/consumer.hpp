@@ -48,10 +48,11 @@ class consumer : public offset_sink {
   struct part_state {
     signal_kind kind = signal_kind::log;
     uint64_t generation = 0;
-    size_t inflight = 0;      // batches handed to the shard, not yet durable
-    int64_t durable = -1;     // next offset after the last durable row
-    int64_t first_seen = -1;  // first offset polled in this assignment (rewind target)
-    int64_t resume_at = -1;   // paused: re-read from here
+    size_t inflight = 0;        // batches handed to the shard, not yet durable
+    int64_t durable = -1;       // next offset after the last durable row
+    int64_t first_seen = -1;    // first offset polled in this assignment (rewind target)
+    int64_t resume_at = -1;     // paused: re-read from here
+    int64_t warmup_until = -1;  // records before it are replayed for state only
     std::vector<kafka_record> pending;
     std::chrono::steady_clock::time_point pending_since;
     std::chrono::steady_clock::time_point next_seek;  // paused: earliest retry of a failed seek
@@ -73,6 +74,11 @@ class consumer : public offset_sink {
   /// False if the seek failed: the partition then stays paused and is retried later.
   bool seek_and_resume(const topic_partition& tp, part_state& p, int64_t offset);
   void revoke_all(rd_kafka_topic_partition_list_s* parts);
+  /// Where to start reading so the warm-up span before `target` is replayed (one broker round
+  /// trip; `target` itself when there is nothing to replay or warm-up is off).
+  int64_t warmup_start(const topic_partition& tp, int64_t target);
+  /// Moves the start offsets of newly assigned partitions back by the warm-up span.
+  void plan_warmup(rd_kafka_topic_partition_list_s* parts);
 
   shard_actor shard_;
   const config& cfg_;

@@ -46,7 +46,7 @@ struct fixture : test_coordinator_fixture<> {
   fixture() {
     store = sys.spawn(fake_store);
     part = sys.spawn(partition, topic_partition{"rtmon.logs", 3}, store_actor{store},
-                     offset_sink_ptr{sink}, size_t{100});
+                     offset_sink_ptr{sink}, size_t{100}, processor_actor{});
     sched.run();
   }
   ~fixture() override {

@@ -35,7 +35,8 @@ struct fixture : test_coordinator_fixture<> {
   shard_actor sh;
   fixture() {
     store = sys.spawn(counting_store);
-    sh = sys.spawn(shard, std::vector<store_actor>{store}, offset_sink_ptr{sink}, size_t{1000});
+    sh = sys.spawn(shard, std::vector<store_actor>{store}, offset_sink_ptr{sink}, size_t{1000},
+                   processing_setup_ptr{});
     sched.run();
   }
   shard_state& state() { return deref<shard_actor::stateful_base<shard_state>>(sh).state; }

@@ -239,6 +239,141 @@ CAF_TEST(an accepted event too old for a short window goes to the longer ones) {
   CAF_CHECK(sum_of(w, 10000) == 4);
 }
 
+CAF_TEST(advance_to empties the windows once everything left them) {
+  metric_window w(ten_seconds, 5000);
+  log_window l(ten_seconds, 5000);
+  event_window e(ten_seconds, 5000);
+  for (int i = 0; i < 5; ++i) {
+    w.add(t0 + i * 1000, 10 + i);
+    l.add(t0 + i * 1000, log_level::error);
+    e.add(t0 + i * 1000, "deploy");
+  }
+  CAF_CHECK_EQUAL(count_of(w, 10000), 5u);
+  // The newest bucket [t0 + 4000, t0 + 5000) leaves once the window end reaches t0 + 14000.
+  w.advance_to(t0 + 13999);
+  l.advance_to(t0 + 13999);
+  e.advance_to(t0 + 13999);
+  CAF_CHECK_EQUAL(count_of(w, 10000), 1u);
+  CAF_CHECK(min_of(w, 10000) == 14);
+  CAF_CHECK_EQUAL(l.stats(10000).total, 1u);
+  CAF_CHECK_EQUAL(e.count(10000, "deploy"), 1u);
+  w.advance_to(t0 + 14000);
+  l.advance_to(t0 + 14000);
+  e.advance_to(t0 + 14000);
+  auto st = w.stats(10000);
+  CAF_CHECK_EQUAL(st.count, 0u);
+  CAF_CHECK(st.sum == 0 && st.min == 0 && st.max == 0 && st.avg == 0);
+  CAF_CHECK(st.p50 == 0 && st.p95 == 0 && st.p99 == 0 && st.rate_per_s == 0);
+  auto ls = l.stats(10000);
+  CAF_CHECK_EQUAL(ls.total, 0u);
+  CAF_CHECK_EQUAL(ls.errors, 0u);
+  CAF_CHECK(ls.error_rate == 0);
+  CAF_CHECK_EQUAL(e.count(10000), 0u);
+  CAF_CHECK_EQUAL(e.count(10000, "deploy"), 0u);
+  // Nothing was added or counted as late by the advances.
+  CAF_CHECK_EQUAL(w.max_ts_ms(), t0 + 14000);
+  CAF_CHECK_EQUAL(w.late_count(), 0u);
+  CAF_CHECK_EQUAL(l.late_count(), 0u);
+  CAF_CHECK_EQUAL(e.late_count(), 0u);
+}
+
+CAF_TEST(advance_to moves the window end partially) {
+  metric_window w;                                       // 1 m / 5 m / 15 m
+  for (int i = 0; i < 60; ++i) w.add(t0 + i * 1000, i);  // one sample per 1 s bucket
+  CAF_CHECK_EQUAL(count_of(w, m1), 60u);
+  w.advance_to(t0 + 90000);  // the 1 m window starts at t0 + 31000: 31..59 remain
+  CAF_CHECK_EQUAL(count_of(w, m1), 29u);
+  CAF_CHECK(min_of(w, m1) == 31);
+  CAF_CHECK(max_of(w, m1) == 59);
+  CAF_CHECK_EQUAL(count_of(w, m5), 60u);
+  CAF_CHECK_EQUAL(count_of(w, m15), 60u);
+  CAF_CHECK_EQUAL(w.stats(m1).rate_per_s, 29.0 / 60.0);
+  w.advance_to(t0 + m5 + 2000);  // 5 s buckets: [t0, t0 + 5000) is out of the 5 m window
+  CAF_CHECK_EQUAL(count_of(w, m1), 0u);
+  CAF_CHECK_EQUAL(count_of(w, m5), 55u);
+  CAF_CHECK(min_of(w, m5) == 5);
+  CAF_CHECK_EQUAL(count_of(w, m15), 60u);
+  // Writes after an advance land in fresh buckets; stale slots are reset, not added to.
+  CAF_CHECK(w.add(t0 + m5 + 2500, 1000));
+  CAF_CHECK_EQUAL(count_of(w, m1), 1u);
+  CAF_CHECK(sum_of(w, m1) == 1000);
+  CAF_CHECK_EQUAL(count_of(w, m5), 56u);
+  CAF_CHECK_EQUAL(count_of(w, m15), 61u);
+  // A jump of exactly one span reuses the slot of the same bucket a span earlier.
+  log_window l(ten_seconds, 0);
+  l.add(t0 + 500, log_level::error);
+  l.advance_to(t0 + 10500);
+  CAF_CHECK_EQUAL(l.stats(10000).total, 0u);
+  l.add(t0 + 10600, log_level::info);
+  auto ls = l.stats(10000);
+  CAF_CHECK_EQUAL(ls.total, 1u);
+  CAF_CHECK_EQUAL(ls.errors, 0u);
+}
+
+CAF_TEST(advance_to never moves the window end backward) {
+  metric_window w(ten_seconds, 5000);
+  event_window e(ten_seconds, 5000);
+  w.add(t0 + 20000, 1);
+  w.add(t0 + 15500, 2);
+  e.add(t0 + 20000, "a");
+  e.add(t0 + 15500, "a");
+  w.advance_to(t0 + 1000);
+  e.advance_to(t0 + 1000);
+  w.advance_to(t0 + 19999);
+  w.advance_to(t0 + 20000);  // equal: no change either
+  CAF_CHECK_EQUAL(w.max_ts_ms(), t0 + 20000);
+  CAF_CHECK_EQUAL(w.watermark_ms(), t0 + 15000);
+  CAF_CHECK_EQUAL(count_of(w, 10000), 2u);
+  CAF_CHECK_EQUAL(e.max_ts_ms(), t0 + 20000);
+  CAF_CHECK_EQUAL(e.count(10000), 2u);
+  CAF_CHECK(w.add(t0 + 15000, 3));  // the watermark did not move back or forward
+  CAF_CHECK(!w.add(t0 + 14999, 4));
+  CAF_CHECK_EQUAL(w.late_count(), 1u);
+  w.advance_to(INT64_MIN);  // "no time" is never later than anything
+  CAF_CHECK_EQUAL(w.max_ts_ms(), t0 + 20000);
+}
+
+CAF_TEST(late handling after advance_to uses the advanced watermark) {
+  metric_window w(ten_seconds, 5000);
+  log_window l(ten_seconds, 5000);
+  event_window e(ten_seconds, 5000);
+  w.add(t0, 1);
+  l.add(t0, log_level::info);
+  e.add(t0, "deploy");
+  w.advance_to(t0 + 8000);
+  l.advance_to(t0 + 8000);
+  e.advance_to(t0 + 8000);
+  CAF_CHECK_EQUAL(w.watermark_ms(), t0 + 3000);
+  CAF_CHECK_EQUAL(l.watermark_ms(), t0 + 3000);
+  CAF_CHECK_EQUAL(e.watermark_ms(), t0 + 3000);
+  CAF_CHECK(!w.add(t0 + 2999, 2));
+  CAF_CHECK(!l.add(t0 + 2999, log_level::error));
+  CAF_CHECK(!e.add(t0 + 2999, "deploy"));
+  CAF_CHECK_EQUAL(w.late_count(), 1u);
+  CAF_CHECK_EQUAL(l.late_count(), 1u);
+  CAF_CHECK_EQUAL(e.late_count(), 1u);
+  CAF_CHECK(w.add(t0 + 3000, 3));  // exactly the watermark: accepted, in its own bucket
+  CAF_CHECK(l.add(t0 + 3000, log_level::error));
+  CAF_CHECK(e.add(t0 + 3000, "deploy"));
+  CAF_CHECK_EQUAL(w.max_ts_ms(), t0 + 8000);
+  CAF_CHECK_EQUAL(count_of(w, 10000), 2u);
+  CAF_CHECK(sum_of(w, 10000) == 4);
+  CAF_CHECK_EQUAL(l.stats(10000).errors, 1u);
+  CAF_CHECK_EQUAL(e.count(10000, "deploy"), 2u);
+  w.advance_to(t0 + 13500);  // [t0 + 3000, t0 + 4000) leaves at t0 + 13000; [t0, ...) earlier
+  CAF_CHECK_EQUAL(count_of(w, 10000), 0u);
+  // On a window that saw nothing, advance_to sets the end: the series follows the service.
+  metric_window fresh(ten_seconds, 5000);
+  fresh.advance_to(t0 + 8000);
+  CAF_CHECK_EQUAL(fresh.max_ts_ms(), t0 + 8000);
+  CAF_CHECK_EQUAL(fresh.watermark_ms(), t0 + 3000);
+  CAF_CHECK_EQUAL(count_of(fresh, 10000), 0u);
+  CAF_CHECK(!fresh.add(t0 + 2000, 1));
+  CAF_CHECK_EQUAL(fresh.late_count(), 1u);
+  CAF_CHECK(fresh.add(t0 + 7000, 2));
+  CAF_CHECK_EQUAL(count_of(fresh, 10000), 1u);
+}
+
 CAF_TEST(log error rate over windows) {
   CAF_CHECK(parse_log_level("trace") == log_level::trace);
   CAF_CHECK(parse_log_level("debug") == log_level::debug);
@@ -410,7 +545,9 @@ struct model {
   }
 };
 
-void run_random_stream(const std::vector<window_spec>& specs, int64_t lateness, uint64_t seed) {
+// With `advance`, some steps call advance_to (the model: max_ts moves, nothing is added).
+void run_random_stream(const std::vector<window_spec>& specs, int64_t lateness, uint64_t seed,
+                       bool advance = false) {
   metric_window mw(specs, lateness);
   log_window lw(specs, lateness);
   event_window ew(specs, lateness);
@@ -425,6 +562,16 @@ void run_random_stream(const std::vector<window_spec>& specs, int64_t lateness, 
     now += r < 2 ? static_cast<int64_t>(rng() % 90000) : static_cast<int64_t>(rng() % 700);
     // Mostly around now, some within lateness, some late.
     int64_t ts = now - (r < 70 ? 0 : static_cast<int64_t>(rng() % (lateness + 3000)));
+    if (advance && r >= 95) {  // the service's time moved on: sometimes far, sometimes not
+      int64_t to = now + (r == 99 ? static_cast<int64_t>(rng() % 40000) : 0) -
+                   static_cast<int64_t>(rng() % 2000);
+      m.max_ts = std::max(m.max_ts, to);
+      now = std::max(now, to);
+      mw.advance_to(to);
+      lw.advance_to(to);
+      ew.advance_to(to);
+      continue;
+    }
     model::item it{ts, static_cast<double>(1 + rng() % 1000), log_level(rng() % 6),
                    types[rng() % 3]};
     bool a = m.add(it);
@@ -474,6 +621,12 @@ CAF_TEST(random out of order streams match a brute force model) {
   run_random_stream(default_windows(), 5000, 2);
   // Lateness beyond the short span: accepted events that only the long windows still cover.
   run_random_stream({{10000, 10}, {60000, 60}}, 25000, 3);
+}
+
+CAF_TEST(random streams with advance_to match a brute force model) {
+  run_random_stream({{10000, 10}, {30000, 30}, {60000, 20}}, 7000, 4, true);
+  run_random_stream(default_windows(), 5000, 5, true);
+  run_random_stream({{10000, 10}, {60000, 60}}, 25000, 6, true);
 }
 
 CAF_TEST(cost per add and per stats call) {
