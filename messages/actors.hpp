@@ -91,6 +91,8 @@ using rule_actor = caf::typed_actor<
 /// alert once its transitions are committed in Postgres.
 using incident_actor = caf::typed_actor<
   caf::replies_to<atom::alert, alert>::with<incident_status>,
+  // Internal: write a repeat that was held back (repeats are written at most once a second).
+  caf::reacts_to<caf::flush_atom>,
   caf::replies_to<atom::status>::with<incident_record>>;
 
 /// INCIDENT STORE: the processing tree's Postgres adapter (detached, own connection). Group

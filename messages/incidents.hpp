@@ -18,7 +18,8 @@ bool parse_incident_status(const std::string& text, incident_status& out);
 
 /// One entry of the incident's timeline (incident_events) and, if `notify`, of the outbox.
 struct incident_transition {
-  uint32_t seq = 0;  // 1, 2, 3 ... per incident, no gaps
+  uint32_t seq = 0;  // 1, 2, 3 ... per incident, no gaps (a repeat, no timeline entry, carries
+                     // the seq of the latest entry)
   std::string kind;  // "pending", "triggered", "repeat", "acknowledged", "resolved",
                      // "cancelled", "silenced", "unsilenced", "flapping", "stable"
   incident_status from = incident_status::pending;

@@ -4,7 +4,8 @@
 
 namespace rtmon {
 
-std::vector<service_batch_ptr> split_by_service(const store_batch_ptr& rows, bool warmup) {
+std::vector<service_batch_ptr> split_by_service(const store_batch_ptr& rows, bool warmup,
+                                                rule_set_ptr rules) {
   std::map<std::string_view, std::shared_ptr<service_batch>> by;
   auto of = [&](const std::string& service) -> service_batch& {
     auto& slot = by[service];
@@ -13,6 +14,7 @@ std::vector<service_batch_ptr> split_by_service(const store_batch_ptr& rows, boo
       slot->rows = rows;
       slot->service = service;
       slot->warmup = warmup;
+      slot->rules = rules;
     }
     return *slot;
   };

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -15,6 +16,9 @@
 
 namespace rtmon {
 
+struct rule_set;
+using rule_set_ptr = std::shared_ptr<const rule_set>;
+
 /// The rows of one service within a durable store batch (indexes into it: no copies).
 /// `warmup`: the rows are replayed after a restart or a rebalance to rebuild window and rule
 /// state; their effects (aggregates, incidents, notifications) happened before, so none are
@@ -24,11 +28,13 @@ struct service_batch {
   std::string service;
   std::vector<uint32_t> logs, metrics, events;
   bool warmup = false;
+  rule_set_ptr rules;  // the rules in force when the batch was split (null: the actor's own)
 };
 using service_batch_ptr = std::shared_ptr<const service_batch>;
 
 /// Splits a batch by service, in row order.
-std::vector<service_batch_ptr> split_by_service(const store_batch_ptr& rows, bool warmup);
+std::vector<service_batch_ptr> split_by_service(const store_batch_ptr& rows, bool warmup,
+                                                rule_set_ptr rules = nullptr);
 
 /// What a window actor hands a rule actor after an update.
 struct rule_input {
@@ -94,9 +100,25 @@ typename Inspector::result_type inspect(Inspector& f, alert& x) {
            x.warmup);
 }
 
-/// The valid rules of the rules file, shared read-only by every actor that uses them.
-struct rule_set;
-using rule_set_ptr = std::shared_ptr<const rule_set>;
+/// The rules in force, replaced as a whole when the rules file is reloaded (SIGHUP). Read by
+/// processors for every batch; thread-safe.
+class rules_source {
+ public:
+  explicit rules_source(rule_set_ptr rules) : rules_(std::move(rules)) {}
+  rule_set_ptr current() const {
+    std::lock_guard<std::mutex> guard{mx_};
+    return rules_;
+  }
+  void replace(rule_set_ptr rules) {
+    std::lock_guard<std::mutex> guard{mx_};
+    rules_ = std::move(rules);
+  }
+
+ private:
+  mutable std::mutex mx_;
+  rule_set_ptr rules_;
+};
+using rules_source_ptr = std::shared_ptr<rules_source>;
 
 /// The incident fingerprint of a rule, service and group: stable across processes and restarts.
 std::string fingerprint(const std::string& rule, const std::string& service,

@@ -90,6 +90,9 @@ create table incident_events (
   notify          boolean     not null,  -- were channels to be told (false while silenced, ...)
   message         jsonb       not null,  -- the JSON published to the rtmon.incidents topic
   published_at    timestamptz,           -- NULL until produced to Kafka
+  -- A publisher's lease on an unpublished row: several hub processes share the outbox, and a
+  -- row is produced by whoever claimed it (a crashed claimer's lease runs out).
+  claimed_until   timestamptz,
   primary key (incident_id, seq)
 );
 -- The outbox scan, in publishing order; stays tiny since published rows leave it.

@@ -85,7 +85,16 @@ std::vector<std::string> split(const std::string& s, char sep) {
 std::string config::load(std::vector<std::string> args) {
   // config/rtmon.ini relative to the working directory unless --config-file says otherwise.
   const char* ini = "config/rtmon.ini";
+  std::string config_file = ini;
+  for (const auto& a : args)
+    if (a.rfind("--config-file=", 0) == 0) config_file = a.substr(14);
   if (auto err = parse(std::move(args), ini)) return render(err);
+  if (!processing.rules_file.empty() && processing.rules_file[0] != '/') {
+    auto slash = config_file.rfind('/');
+    processing.rules_file =
+        (slash == std::string::npos ? std::string{"."} : config_file.substr(0, slash)) + "/" +
+        processing.rules_file;
+  }
   env("RTMON_KAFKA_BROKERS", kafka.brokers);
   env("RTMON_DATABASE_URL", database_url);
   env("RTMON_HTTP_ADDR", http_addr);

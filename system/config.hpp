@@ -54,7 +54,8 @@ struct consumer_settings {
 };
 
 struct processing_settings {
-  std::string rules_file = "config/rules.json";  // env RTMON_RULES_FILE
+  // Relative to the configuration file's directory (env RTMON_RULES_FILE: to the working one).
+  std::string rules_file = "rules.json";
   // Sliding windows the rules can use, each of 60 buckets (1m: 1 s buckets).
   std::vector<std::string> windows{"1m", "5m", "15m"};
   int allowed_lateness_ms = 5000;

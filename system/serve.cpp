@@ -106,6 +106,7 @@ int serve(config& cfg) {
   sigemptyset(&signals);
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   spdlog::info("rtmon {} starting: {}", RTMON_VERSION, cfg.describe());
@@ -131,6 +132,7 @@ int serve(config& cfg) {
     }
     spdlog::info("rules: {} loaded from {}", rules->rules.size(), cfg.processing.rules_file);
   }
+  auto source = std::make_shared<rules_source>(rules);
   metrics_registry metrics;
   // Incident transitions go to rtmon.incidents through their own producer, which outlives the
   // actors (it is shut down after them).
@@ -175,6 +177,7 @@ int serve(config& cfg) {
     setup->rules = rules;
     setup->store = incidents;
     setup->opts = processing_options_of(cfg);
+    setup->opts.source = source;
     setup->metrics = &metrics;
     consumer = std::make_shared<kafka::consumer>(cfg, metrics);
     auto sh = sys.spawn(shard, stores, offset_sink_ptr{consumer}, cfg.store.max_rows_per_request,
@@ -233,7 +236,19 @@ int serve(config& cfg) {
       opts.host, server.port(), opts.host, server.port());
 
   int sig = 0;
-  sigwait(&signals, &sig);
+  // SIGHUP reloads the rules file: a valid file replaces the rules in force (the next batch of
+  // every service uses it), an invalid one is reported and changes nothing.
+  while (sigwait(&signals, &sig) == 0 && sig == SIGHUP) {
+    if (!process) continue;
+    std::string problem;
+    if (auto fresh = load_rules(cfg, problem)) {
+      source->replace(fresh);
+      spdlog::info("rules: reloaded {} rules from {}", fresh->rules.size(),
+                   cfg.processing.rules_file);
+    } else {
+      spdlog::error("rules: reload refused, the rules in force stay: {}", problem);
+    }
+  }
   spdlog::info("rtmon: signal {}, shutting down", sig);
   // 1. No new connections; requests already handed to Kafka finish (their clients wait for
   //    the ack), and their answers get a moment to leave the socket buffers.

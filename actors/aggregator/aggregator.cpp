@@ -180,6 +180,25 @@ void time_passed(self_ptr self, const join_ptr& j, bool seen) {
   }
 }
 
+void watch_absence(self_ptr self) {
+  for (const auto& r : self->state.rules->rules)
+    if (r.kind == rule_kind::absence && applies_to(r, self->state.service))
+      rule_of(self, r.name, "{}");
+}
+
+// The rules file was reloaded: rule actors restart with their new spec, taking over the state
+// of their open incidents (as after a crash); windows read the new rules from the batches.
+void adopt_rules(self_ptr self, rule_set_ptr rules) {
+  auto& st = self->state;
+  for (auto& kv : st.rules_by_key) {
+    st.names.erase(kv.second.handle.address());
+    self->send_exit(kv.second.handle, caf::exit_reason::user_shutdown);
+  }
+  st.rules_by_key.clear();
+  st.rules = std::move(rules);
+  watch_absence(self);
+}
+
 }  // namespace
 
 aggregator_actor::behavior_type aggregator(self_ptr self, std::string service, rule_set_ptr rules,
@@ -204,8 +223,7 @@ aggregator_actor::behavior_type aggregator(self_ptr self, std::string service, r
             self->quit(err);
           });
   // Absence rules watch the service from its first data on.
-  for (const auto& r : st.rules->rules)
-    if (r.kind == rule_kind::absence && applies_to(r, st.service)) rule_of(self, r.name, "{}");
+  watch_absence(self);
   self->set_down_handler([=](const caf::down_msg& dm) {
     auto& st = self->state;
     auto i = st.names.find(dm.source);
@@ -227,7 +245,19 @@ aggregator_actor::behavior_type aggregator(self_ptr self, std::string service, r
       }
     for (auto n = st.incidents.begin(); n != st.incidents.end(); ++n)
       if (n->second.address() == dm.source) {
-        st.incidents.erase(n);  // respawned on its next alert from what `known` holds
+        auto fp = n->first;
+        st.incidents.erase(n);
+        if (!dm.reason || dm.reason == caf::exit_reason::user_shutdown) break;
+        // Respawned on its next alert from its persisted state: reload it first (await: no
+        // alert is routed before), so the respawned actor continues the same incident.
+        self->request(st.store, caf::infinite, atom::load_v, st.service)
+            .await(
+                [=](const std::vector<incident_record>& open) {
+                  auto& st = self->state;
+                  st.known.erase(fp);
+                  for (const auto& r : open) st.known[r.fingerprint] = r;
+                },
+                [=](caf::error& err) { self->quit(err); });
         break;
       }
     if (dm.reason && dm.reason != caf::exit_reason::user_shutdown) {
@@ -246,6 +276,7 @@ aggregator_actor::behavior_type aggregator(self_ptr self, std::string service, r
   self->delayed_send(self, st.opts.tick, caf::tick_atom_v);
   return {
       [=](atom::observe, const service_batch_ptr& b) -> caf::result<uint64_t> {
+        if (b->rules && b->rules != self->state.rules) adopt_rules(self, b->rules);
         auto j = std::make_shared<join>();
         j->rp = self->make_response_promise<uint64_t>();
         j->result = b->logs.size() + b->metrics.size() + b->events.size();

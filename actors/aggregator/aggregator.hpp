@@ -16,6 +16,7 @@ struct processing_options {
   window_options windows;
   flapping_policy flapping;
   caf::timespan tick = std::chrono::seconds{1};  // absence and expiry checks
+  rules_source_ptr source;  // reloadable rules (null: the rules given at spawn, for good)
 };
 
 struct aggregator_state {

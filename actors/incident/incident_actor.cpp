@@ -130,8 +130,13 @@ incident_actor::behavior_type incident(self_ptr self, incident_store_actor store
           if (t.kind != "repeat") change.entries.push_back({t, {}});
         }
         for (auto& e : change.entries) e.message = incident_message(st.record, e.transition);
-        if (change.entries.empty() && ch.at_ms - st.last_persist_ms < 1000)
-          return m.status();  // a repeat shortly after the last write: the next one carries it
+        if (change.entries.empty() && ch.at_ms - st.last_persist_ms < 1000) {
+          // A repeat shortly after the last write: the next write carries it, or the flush.
+          if (!st.held_back) self->delayed_send(self, std::chrono::seconds{1}, caf::flush_atom_v);
+          st.held_back = true;
+          return m.status();
+        }
+        st.held_back = false;
         st.last_persist_ms = ch.at_ms;
         change.incident = st.record;
         auto status = m.status();
@@ -142,6 +147,15 @@ incident_actor::behavior_type incident(self_ptr self, incident_store_actor store
             .await([=](uint32_t) mutable { rp.deliver(status); },
                    [=](caf::error& err) mutable { rp.deliver(std::move(err)); });
         return rp;
+      },
+      [=](caf::flush_atom) {
+        auto& st = self->state;
+        if (!st.held_back) return;
+        st.held_back = false;
+        incident_change change;
+        change.incident = st.record;
+        self->request(st.store, caf::infinite, atom::persist_v, std::move(change))
+            .await([](uint32_t) {}, [](caf::error&) {});
       },
       [=](atom::status) { return self->state.record; },
   };

@@ -20,6 +20,7 @@ struct incident_actor_state {
   std::unique_ptr<incident_machine> machine;  // null until the first alert (or restored)
   incident_record record;                     // the row as last handed to the store
   int64_t last_persist_ms = 0;                // repeats are persisted at most once a second
+  bool held_back = false;                     // a repeat not yet persisted (a flush is scheduled)
   static inline const char* name = "incident";
 };
 

@@ -87,7 +87,9 @@ bool incident_machine::flap_detection() const {
 incident_transition incident_machine::make(std::string kind, incident_status to, int64_t at_ms,
                                            std::string actor, std::string detail, bool notify) {
   incident_transition t;
-  t.seq = ++seq_;
+  // A repeat updates the incident (count, last value) but is no timeline entry: it carries the
+  // seq of the latest entry, so the timeline stays 1, 2, 3 ... without gaps.
+  t.seq = kind == "repeat" ? seq_ : ++seq_;
   t.kind = std::move(kind);
   t.from = status_;
   t.to = to;

@@ -52,7 +52,9 @@ processor_actor::behavior_type processor(self_ptr self, int32_t partition, rule_
   });
   return {
       [=](atom::observe, const store_batch_ptr& rows, bool warmup) -> caf::result<uint64_t> {
-        auto parts = split_by_service(rows, warmup);
+        auto& st = self->state;
+        if (st.opts.source) st.rules = st.opts.source->current();
+        auto parts = split_by_service(rows, warmup, st.rules);
         if (parts.empty()) return uint64_t{0};
         auto rp = self->make_response_promise<uint64_t>();
         auto left = std::make_shared<size_t>(parts.size());

@@ -41,6 +41,7 @@ window_actor::behavior_type window(self_ptr self, signal_kind kind, std::string 
   return {
       [=](atom::observe, const service_batch_ptr& b) -> caf::result<window_report> {
         auto& st = self->state;
+        if (b->rules) st.rules = b->rules;  // reloaded rules come with the data
         auto report = st.windows->apply(*b, *st.rules, processing_ms(self));
         auto rows = st.windows->take_aggregates();
         count(st);

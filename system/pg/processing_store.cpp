@@ -1,5 +1,6 @@
 #include "system/pg/processing_store.hpp"
 
+#include <algorithm>
 #include <cstring>
 #include <optional>
 #include <tuple>
@@ -69,10 +70,18 @@ const std::string latest_incident_sql = "select " + record_cols +
                                         " from incidents where fingerprint = $1"
                                         " order by opened_at desc, id desc limit 1";
 
+// Claims (leases for 30 s) the oldest unpublished rows no other publisher holds: two hub
+// processes never produce the same row at once (skip locked + the lease), and a row whose
+// claimer died is taken over once the lease ran out.
 const std::string unpublished_sql =
-    "select e.incident_id::text, e.seq, i.fingerprint, e.message::text"
-    " from incident_events e join incidents i on i.id = e.incident_id"
-    " where e.published_at is null order by e.at, e.incident_id, e.seq limit $1::bigint";
+    "with c as (select incident_id, seq from incident_events"
+    "  where published_at is null and (claimed_until is null or claimed_until < now())"
+    "  order by at, incident_id, seq limit $1::bigint for update skip locked)"
+    " update incident_events e set claimed_until = now() + interval '30 seconds'"
+    " from c, incidents i where e.incident_id = c.incident_id and e.seq = c.seq"
+    "  and i.id = e.incident_id"
+    " returning e.incident_id::text, e.seq, i.fingerprint, e.message::text,"
+    "  (extract(epoch from e.at) * 1000)::bigint";
 
 const std::string mark_published_sql =
     "update incident_events e set published_at = now()"
@@ -261,16 +270,24 @@ bool processing_store::latest_incident(const std::string& fingerprint, incident_
 
 std::vector<unpublished_entry> processing_store::unpublished(size_t limit) {
   return guarded(*this, [&] {
-    pqxx::read_transaction tx{connection()};
-    std::vector<unpublished_entry> out;
+    pqxx::work tx{connection()};
+    std::vector<std::tuple<int64_t, std::string, uint32_t, unpublished_entry>> claimed;
     for (const auto& row : tx.exec_prepared("unpublished", limit)) {
       unpublished_entry x;
       x.incident_id = row[0].as<std::string>();
       x.seq = row[1].as<uint32_t>();
       x.fingerprint = row[2].as<std::string>();
       x.message = row[3].as<std::string>();
-      out.push_back(std::move(x));
+      claimed.emplace_back(row[4].as<int64_t>(), x.incident_id, x.seq, std::move(x));
     }
+    tx.commit();
+    // UPDATE ... RETURNING has no order: publish oldest first, each incident in seq order.
+    std::sort(claimed.begin(), claimed.end(), [](const auto& a, const auto& b) {
+      return std::tie(std::get<0>(a), std::get<1>(a), std::get<2>(a)) <
+             std::tie(std::get<0>(b), std::get<1>(b), std::get<2>(b));
+    });
+    std::vector<unpublished_entry> out;
+    for (auto& c : claimed) out.push_back(std::move(std::get<3>(c)));
     return out;
   });
 }

@@ -65,10 +65,12 @@ class processing_store {
   /// restore. Returns false, leaving `out` alone, if the fingerprint never had one.
   bool latest_incident(const std::string& fingerprint, incident_record& out);
 
-  /// Up to `limit` timeline entries not yet produced to Kafka, oldest first (by at, then
-  /// incident_id, seq): the outbox of rtmon.incidents. Note the message comes back as PostgreSQL
-  /// prints the jsonb (keys reordered, shorter first; whitespace normalised), which may differ
-  /// textually (not semantically) from the text handed to apply().
+  /// Claims up to `limit` timeline entries not yet produced to Kafka and not claimed by another
+  /// publisher within the last 30 s, oldest first (by at, then incident_id, seq): the outbox of
+  /// rtmon.incidents, shared by every hub process (each row is produced by its claimer only). Note
+  /// the message comes back as PostgreSQL prints the jsonb (keys reordered, shorter first;
+  /// whitespace normalised), which may differ textually (not semantically) from the text handed to
+  /// apply().
   std::vector<unpublished_entry> unpublished(size_t limit);
 
   /// Marks these (incident_id, seq) entries as produced to Kafka. Entries already marked keep

@@ -353,6 +353,13 @@ void test_outbox(pg::processing_store& store, pqxx::connection& db) {
              ordered[static_cast<int>(i)][1].as<uint32_t>() == all[i].seq;
     CHECK(same);
   }
+  // unpublished() claims what it returns: another publisher gets none of it while the lease
+  // runs; once it ran out (simulated) the rows are claimable again.
+  CHECK_EQ(store.unpublished(1000).size(), size_t{0});
+  {
+    pqxx::nontransaction tx{db};
+    tx.exec("update incident_events set claimed_until = now() - interval '1 second'");
+  }
   auto first3 = store.unpublished(3);
   CHECK_EQ(first3.size(), size_t{3});
   std::vector<std::pair<std::string, uint32_t>> keys;

@@ -135,7 +135,8 @@ CAF_TEST(every input from every state) {
       auto got = describe(ts, m);
       if (got != r.expected[i]) CAF_MESSAGE("from " << r.name << " input " << ins[i].name);
       CAF_CHECK_EQUAL(got, r.expected[i]);
-      for (const auto& t : ts) CAF_CHECK_EQUAL(t.seq, ++seq_before);
+      for (const auto& t : ts)  // timeline entries count up; a repeat is none
+        CAF_CHECK_EQUAL(t.seq, t.kind == "repeat" ? seq_before : ++seq_before);
     }
   }
 }
@@ -205,14 +206,14 @@ CAF_TEST(transitions carry their fields) {
   CAF_CHECK(m.status() == incident_status::acknowledged);
   auto r = m.clear(70000);
   CAF_REQUIRE_EQUAL(r.size(), 1u);
-  CAF_CHECK_EQUAL(r[0].seq, 7u);
+  CAF_CHECK_EQUAL(r[0].seq, 4u);  // pending, triggered, acknowledged, resolved: repeats take none
   CAF_CHECK_EQUAL(r[0].actor, "rtmon");
   CAF_CHECK(r[0].from == incident_status::acknowledged);
   CAF_CHECK(r[0].to == incident_status::resolved);
   CAF_CHECK(r[0].notify);
   CAF_CHECK_EQUAL(m.resolved_ms(), 70000);
   CAF_CHECK(!m.open());
-  CAF_CHECK_EQUAL(m.last_seq(), 7u);
+  CAF_CHECK_EQUAL(m.last_seq(), 4u);
   CAF_CHECK_EQUAL(to_string(incident_status::acknowledged), "acknowledged");
 }
 
@@ -331,7 +332,8 @@ CAF_TEST(random input sequences keep the invariants) {
       bool throttled = flapping && !settles;
       for (size_t i = 0; i < ts.size(); ++i) {
         const auto& t = ts[i];
-        invariant(t.seq == last_seq + 1, "seq strictly +1", s, step);
+        invariant(t.seq == (t.kind == "repeat" ? last_seq : last_seq + 1),
+                  "timeline seq strictly +1, repeats take none", s, step);
         last_seq = t.seq;
         invariant(t.at_ms == now, "at_ms is the input time", s, step);
         invariant(t.from == prev, "from continues the chain", s, step);
