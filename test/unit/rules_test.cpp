@@ -49,23 +49,7 @@ struct fixture {
     return out.empty() ? "<no error>" : out;
   }
 
-  static std::string kind(const alert_change& c) {
-    switch (c.kind) {
-      case alert_change::none:
-        return "none";
-      case alert_change::pending:
-        return "pending";
-      case alert_change::cancelled:
-        return "cancelled";
-      case alert_change::firing:
-        return "firing";
-      case alert_change::repeat:
-        return "repeat";
-      case alert_change::resolved:
-        return "resolved";
-    }
-    return "?";
-  }
+  static std::string kind(const alert_change& c) { return to_string(c.kind); }
 };
 
 }  // namespace
