@@ -27,34 +27,41 @@ void schedule_flush(self_ptr self) {
   self->send(self, caf::flush_atom_v);  // behind the requests already queued: they join
 }
 
+// Writes the queued requests (one transaction; after a data error one by one, so one bad
+// request cannot hold back the others) and answers them. Returns the items now committed; on a
+// lost connection the unanswered requests stay queued for the retry after the back-off.
 template <class Item, class Result, class Write>
-void write_all(self_ptr self, std::vector<std::pair<Item, caf::typed_response_promise<Result>>>& q,
-               Write write, const char* what, bool& lost) {
-  if (q.empty()) return;
+std::vector<Item> write_all(self_ptr self,
+                            std::vector<std::pair<Item, caf::typed_response_promise<Result>>>& q,
+                            Write write, const char* what, bool& lost) {
+  std::vector<Item> written;
+  if (q.empty()) return written;
   std::vector<Item> items;
   for (auto& p : q) items.push_back(p.first);
   try {
     write(items);
     for (auto& p : q) p.second.deliver(Result{1});
     q.clear();
-    return;
+    return items;
   } catch (const pqxx::broken_connection& e) {
     spdlog::warn("incident store: {}: connection lost: {}; retrying", what, e.what());
     lost = true;
-    return;  // kept: retried after the back-off
+    return written;
   } catch (const std::exception& e) {
     if (q.size() > 1)
       spdlog::warn("incident store: {} of {} failed ({}); writing one by one", what, q.size(),
                    e.what());
   }
-  // A data error: isolate it, so one bad change cannot hold back the others.
-  for (auto& p : q) {
+  size_t done = 0;
+  for (; done < q.size(); ++done) {
+    auto& p = q[done];
     try {
       write(std::vector<Item>{p.first});
       p.second.deliver(Result{1});
+      written.push_back(p.first);
     } catch (const pqxx::broken_connection& e) {
       lost = true;
-      return;  // the rest stays queued (the delivered ones were removed below)
+      break;
     } catch (const std::exception& e) {
       spdlog::error("incident store: {} refused: {}", what, e.what());
       if (self->state.metrics)
@@ -65,21 +72,22 @@ void write_all(self_ptr self, std::vector<std::pair<Item, caf::typed_response_pr
       p.second.deliver(caf::make_error(caf::sec::runtime_error, e.what()));
     }
   }
-  q.clear();
+  q.erase(q.begin(), q.begin() + static_cast<std::ptrdiff_t>(done));
+  return written;
 }
 
 void flush(self_ptr self) {
   auto& st = self->state;
   st.flush_scheduled = false;
   bool lost = false;
-  auto committed = st.changes;  // what to announce once written
-  write_all(
+  auto committed = write_all(
       self, st.changes, [&](const auto& xs) { st.db->apply(xs); }, "incident changes", lost);
-  if (!lost) {
-    for (const auto& c : committed)
-      for (const auto& e : c.first.entries)
-        if (st.live) self->send(st.live, atom::publish_v, std::string{"incidents"}, e.message);
-    if (!committed.empty()) self->send(self, atom::publish_v, false);
+  // Only what is committed is announced; Kafka gets it through the outbox.
+  for (const auto& c : committed)
+    for (const auto& e : c.entries)
+      if (st.live) self->send(st.live, atom::publish_v, std::string{"incidents"}, e.message);
+  if (!committed.empty()) self->send(self, atom::publish_v, false);
+  if (!lost)
     write_all(
         self, st.aggs,
         [&](const auto& xs) {
@@ -88,7 +96,6 @@ void flush(self_ptr self) {
           st.db->upsert_aggregates(rows);
         },
         "aggregates", lost);
-  }
   if (lost) {
     st.db->reset();
     ++st.failures;

@@ -40,18 +40,20 @@ double stat_of(const metric_stats& s, metric_stat which) {
 
 }  // namespace
 
-std::string select_tags(const std::string& tags_json, const std::vector<std::string>& keys) {
-  if (keys.empty() || tags_json.size() <= 2) return "{}";
-  json::error_code ec;
-  auto v = json::parse(tags_json, ec);
-  if (ec || !v.is_object()) return "{}";
-  std::map<std::string, std::string> picked;
+std::string pick_tags(const std::map<std::string, std::string>& tags,
+                      const std::vector<std::string>& keys) {
+  std::map<std::string_view, std::string_view> picked;  // sorted: equal selections, equal text
   for (const auto& k : keys)
-    if (auto* x = v.get_object().if_contains(k)) picked[k] = text_of(*x);
+    if (auto i = tags.find(k); i != tags.end()) picked[k] = i->second;
   if (picked.empty()) return "{}";
   json::object o;
-  for (auto& [k, val] : picked) o[k] = val;  // std::map: sorted, so the text is canonical
+  for (const auto& [k, v] : picked) o[k] = v;
   return json::serialize(o);
+}
+
+std::string select_tags(const std::string& tags_json, const std::vector<std::string>& keys) {
+  if (keys.empty() || tags_json.size() <= 2) return "{}";
+  return pick_tags(flat_attrs(tags_json), keys);
 }
 
 std::map<std::string, std::string> flat_attrs(const std::string& attrs_json) {
@@ -78,9 +80,10 @@ uint64_t window_set::late_count() const {
   return n;
 }
 
-metric_window* window_set::series(const std::string& key) {
+metric_window* window_set::series(const std::string& name, const std::string& group) {
+  auto key = name + "\n" + group;
   auto i = metrics_.find(key);
-  if (i != metrics_.end()) return i->second.get();
+  if (i != metrics_.end()) return i->second.window.get();
   if (metrics_.size() >= opts_.max_series) {
     ++overflow_;
     return nullptr;
@@ -88,7 +91,10 @@ metric_window* window_set::series(const std::string& key) {
   auto w = std::make_unique<metric_window>(opts_.specs, opts_.allowed_lateness_ms);
   // A new series starts at the service's event time, so its windows line up with the others.
   if (max_ts_ != INT64_MIN) w->advance_to(max_ts_);
-  return metrics_.emplace(key, std::move(w)).first->second.get();
+  std::vector<std::string> keys;
+  for (const auto& kv : flat_attrs(group)) keys.push_back(kv.first);
+  return metrics_.emplace(key, metric_series{std::move(w), std::move(keys)})
+      .first->second.window.get();
 }
 
 void window_set::apply_metrics(const service_batch& b, const rule_set& rules, int64_t proc_ms) {
@@ -102,11 +108,13 @@ void window_set::apply_metrics(const service_batch& b, const rule_set& rules, in
       ++future_;
       continue;
     }
-    rollup_.add_metric(row.ts_ms, row.name, select_tags(row.tags, opts_.series_tags), row.value);
+    // The tags are parsed once per row, and only when some selection needs them.
+    auto tags = row.tags.size() > 2 ? flat_attrs(row.tags) : std::map<std::string, std::string>{};
+    rollup_.add_metric(row.ts_ms, row.name, pick_tags(tags, opts_.series_tags), row.value);
     max_ts_ = std::max(max_ts_, row.ts_ms);
     for (const auto* r : watching) {
       if (r->metric != row.name) continue;
-      auto* w = series(row.name + "\n" + select_tags(row.tags, r->group_by));
+      auto* w = series(row.name, pick_tags(tags, r->group_by));
       if (w && !w->add(row.ts_ms, row.value)) ++late_metrics_;
     }
   }
@@ -172,7 +180,7 @@ window_report window_set::apply(const service_batch& b, const rule_set& rules, i
   // Every series moves to the service's event time: a series that stopped receiving samples
   // empties as its data leaves the window instead of keeping its last value forever.
   rollup_.advance_to(max_ts_);
-  for (auto& kv : metrics_) kv.second->advance_to(max_ts_);
+  for (auto& kv : metrics_) kv.second.window->advance_to(max_ts_);
   if (logs_) logs_->advance_to(max_ts_);
   if (events_) events_->advance_to(max_ts_);
   for (const auto& r : rules.rules) {
@@ -181,10 +189,14 @@ window_report window_set::apply(const service_batch& b, const rule_set& rules, i
       auto prefix = r.metric + "\n";
       for (auto i = metrics_.lower_bound(prefix);
            i != metrics_.end() && i->first.compare(0, prefix.size(), prefix) == 0; ++i) {
-        auto group = i->first.substr(prefix.size());
         // A series of another rule's grouping on the same metric is not this rule's.
-        if (select_tags(group, r.group_by) != group) continue;
-        auto s = i->second->stats(r.window_ms);
+        const auto& keys = i->second.group_keys;
+        if (!std::all_of(keys.begin(), keys.end(), [&](const std::string& k) {
+              return std::find(r.group_by.begin(), r.group_by.end(), k) != r.group_by.end();
+            }))
+          continue;
+        auto group = i->first.substr(prefix.size());
+        auto s = i->second.window->stats(r.window_ms);
         rule_input in;
         in.rule = r.name;
         in.group = group;

@@ -50,13 +50,17 @@ class window_set {
   void apply_logs(const service_batch& b, int64_t proc_ms);
   void apply_events(const service_batch& b, const rule_set& rules, int64_t proc_ms,
                     std::map<std::string, uint32_t>& matches);
-  metric_window* series(const std::string& key);
+  metric_window* series(const std::string& name, const std::string& group_json);
 
   signal_kind kind_;
   std::string service_;
   window_options opts_;
   rollup rollup_;
-  std::map<std::string, std::unique_ptr<metric_window>> metrics_;  // "name\ngroup json"
+  struct metric_series {
+    std::unique_ptr<metric_window> window;
+    std::vector<std::string> group_keys;  // the tag names of its group, so no JSON is re-read
+  };
+  std::map<std::string, metric_series> metrics_;  // "name\ngroup json"
   std::unique_ptr<log_window> logs_;
   std::unique_ptr<event_window> events_;
   int64_t max_ts_ = INT64_MIN;
@@ -66,6 +70,9 @@ class window_set {
 /// {"a":"1","b":"x"}: the values of `keys` in the tags JSON object (strings as they are, other
 /// values as JSON text), keys sorted; "{}" when none is present.
 std::string select_tags(const std::string& tags_json, const std::vector<std::string>& keys);
+/// The same selection from tags already flattened (flat_attrs): rows are parsed once.
+std::string pick_tags(const std::map<std::string, std::string>& tags,
+                      const std::vector<std::string>& keys);
 /// The attrs JSON object as key -> text (strings as they are, other values as JSON text).
 std::map<std::string, std::string> flat_attrs(const std::string& attrs_json);
 

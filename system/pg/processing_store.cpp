@@ -7,7 +7,7 @@
 
 #include <pqxx/pqxx>
 
-#include "system/pg/url.hpp"
+#include "system/pg/session.hpp"
 
 namespace rtmon::pg {
 
@@ -202,13 +202,8 @@ void processing_store::reset() { conn_.reset(); }
 
 pqxx::connection& processing_store::connection() {
   if (!conn_ || !conn_->is_open()) {
-    conn_ = std::make_unique<pqxx::connection>(with_connect_timeout(url_, 5));
+    conn_ = open_session(url_);
     pqxx::nontransaction tx{*conn_};
-    tx.exec("set client_min_messages = warning");
-    // A hung server or a lock wait must not block the owning actor's thread forever: the
-    // statement fails and the caller retries later.
-    tx.exec("set statement_timeout = '30s'");
-    tx.exec("set idle_in_transaction_session_timeout = '60s'");
     tx.exec(create_stage_aggregates);
     conn_->prepare("upsert_incident", upsert_incident_sql);
     conn_->prepare("insert_event", insert_event_sql);

@@ -6,7 +6,7 @@
 #include <spdlog/spdlog.h>
 #include <pqxx/pqxx>
 
-#include "system/pg/url.hpp"
+#include "system/pg/session.hpp"
 
 namespace rtmon::pg {
 
@@ -57,13 +57,10 @@ void writer::reset() { conn_.reset(); }
 pqxx::connection& writer::connection() {
   if (!conn_ || !conn_->is_open()) {
     prepared_.clear();
-    conn_ = std::make_unique<pqxx::connection>(with_connect_timeout(url_, 5));
+    // The session's statement timeout (30 s) fails a hung statement well within the
+    // partitions' 60 s request timeout; they retry.
+    conn_ = open_session(url_);
     pqxx::nontransaction tx{*conn_};
-    tx.exec("set client_min_messages = warning");
-    // A hung server or a lock wait must not block this writer's thread forever: the statement
-    // fails, the partitions retry (well within their 60 s request timeout).
-    tx.exec("set statement_timeout = '30s'");
-    tx.exec("set idle_in_transaction_session_timeout = '60s'");
     tx.exec(create_staging);
     conn_->prepare("dead_letter",
                    "insert into dead_letters (topic, kafka_partition, kafka_offset, error, payload)"
