@@ -60,6 +60,15 @@ config::config() {
       .add(processing.series_tags, "series-tags", "metric tags that make their own series")
       .add(processing.max_series, "max-series", "rule windows per service and signal")
       .add(processing.warmup, "warmup", "replay the longest window after a restart");
+  opt_group{custom_options_, "notify"}
+      .add(notify.file, "file", "channels and routes (env RTMON_NOTIFICATIONS_FILE)")
+      .add(notify.ui_base_url, "ui-url", "the UI's address for links (env RTMON_UI_URL)")
+      .add(notify.senders, "senders", "concurrent notification deliveries");
+  opt_group{custom_options_, "api"}
+      .add(api.ui_dir, "ui-dir", "the built UI served at /")
+      .add(api.db_connections, "db-connections", "API query threads and connections")
+      .add(api.command_timeout_ms, "command-timeout-ms", "actions answer 202 after this")
+      .add(api.statement_timeout_ms, "statement-timeout-ms", "bound on every API query");
 }
 
 namespace {
@@ -89,12 +98,11 @@ std::string config::load(std::vector<std::string> args) {
   for (const auto& a : args)
     if (a.rfind("--config-file=", 0) == 0) config_file = a.substr(14);
   if (auto err = parse(std::move(args), ini)) return render(err);
-  if (!processing.rules_file.empty() && processing.rules_file[0] != '/') {
-    auto slash = config_file.rfind('/');
-    processing.rules_file =
-        (slash == std::string::npos ? std::string{"."} : config_file.substr(0, slash)) + "/" +
-        processing.rules_file;
-  }
+  // Files named by the configuration are relative to its directory.
+  auto slash = config_file.rfind('/');
+  auto config_dir = slash == std::string::npos ? std::string{"."} : config_file.substr(0, slash);
+  for (auto* file : {&processing.rules_file, &notify.file, &api.ui_dir})
+    if (!file->empty() && (*file)[0] != '/') *file = config_dir + "/" + *file;
   env("RTMON_KAFKA_BROKERS", kafka.brokers);
   env("RTMON_DATABASE_URL", database_url);
   env("RTMON_HTTP_ADDR", http_addr);
@@ -102,6 +110,10 @@ std::string config::load(std::vector<std::string> args) {
   std::string v;
   if (env("RTMON_ROLES", v)) roles = split(v, ',');
   env("RTMON_RULES_FILE", processing.rules_file);
+  env("RTMON_NOTIFICATIONS_FILE", notify.file);
+  env("RTMON_UI_URL", notify.ui_base_url);
+  env("RTMON_UI_DIR", api.ui_dir);
+  if (notify.ui_base_url.empty()) notify.ui_base_url = "http://" + http_addr;
   if (env("RTMON_DATABASE_URL_FILE", v)) {  // secrets may come from a file
     std::ifstream f{v};
     if (!std::getline(f, database_url)) return "cannot read RTMON_DATABASE_URL_FILE " + v;
@@ -136,6 +148,13 @@ std::string config::load(std::vector<std::string> args) {
     return "processing.allowed-lateness-ms must be in 0..600000";
   for (auto w : processing.aggregate_widths_s)
     if (w < 1 || w > 86400) return "processing.aggregate-widths must be in 1..86400 seconds";
+  if (notify.senders < 1 || notify.senders > 32) return "notify.senders must be in 1..32";
+  if (api.db_connections < 1 || api.db_connections > 64)
+    return "api.db-connections must be in 1..64";
+  if (api.command_timeout_ms < 100 || api.command_timeout_ms > 60000)
+    return "api.command-timeout-ms must be in 100..60000";
+  if (api.statement_timeout_ms < 100 || api.statement_timeout_ms > 600000)
+    return "api.statement-timeout-ms must be in 100..600000";
   return {};
 }
 

@@ -67,6 +67,23 @@ struct processing_settings {
   bool warmup = true;
 };
 
+struct notify_settings {
+  // Channels and routes (config/notifications.json), relative to the configuration file's
+  // directory (env RTMON_NOTIFICATIONS_FILE: to the working one). Empty: no notifications.
+  std::string file = "notifications.json";
+  // Links in messages point here (env RTMON_UI_URL); default: http://<http.addr>.
+  std::string ui_base_url;
+  int senders = 2;  // concurrent deliveries (each blocks a sender thread for one attempt)
+};
+
+struct api_settings {
+  // The built UI served at / (relative to the configuration file's directory).
+  std::string ui_dir = "../ui/dist";
+  int db_connections = 4;          // API query threads, each with its own connection
+  int command_timeout_ms = 5000;   // an action answers 202 when not committed by then
+  int statement_timeout_ms = 5000; // every API query is bounded
+};
+
 class config : public caf::actor_system_config {
  public:
   kafka_settings kafka;
@@ -74,6 +91,8 @@ class config : public caf::actor_system_config {
   store_settings store;
   consumer_settings consumer;
   processing_settings processing;
+  notify_settings notify;
+  api_settings api;
   std::string database_url = "postgresql://rtmon:rtmon@127.0.0.1:55432/rtmon";
   std::string http_addr = "127.0.0.1:4000";
   int http_threads = 2;
