@@ -10,3 +10,4 @@ log "building rtmon (${RTMON_BUILD_TYPE:-Release}) in $BUILD_DIR"
 cmake -S "$ROOT" -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE="${RTMON_BUILD_TYPE:-Release}" \
   -DRTMON_SANITIZE="${RTMON_SANITIZE:-OFF}" -DRTMON_PYTHON="$python" >/dev/null
 cmake --build "$BUILD_DIR" -- -j"$(nproc)"
+bash "$ROOT/infra/ui.sh"  # the web UI the hub serves at /

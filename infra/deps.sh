@@ -13,7 +13,7 @@ PACKAGES=(
   libspdlog-dev libcurl4-openssl-dev libssl-dev
   kcat openjdk-17-jre-headless maven
   postgresql-15 postgresql-client-15
-  python3 python3-venv curl
+  python3 python3-venv curl chromium
 )
 
 case "${1:-all}" in

@@ -24,12 +24,15 @@ export RTMON_HTTP_ADDR="${RTMON_HTTP_ADDR:-127.0.0.1:4000}"
 cat >&2 <<MSG
 
 [rtmon] ─────────────────────────────────────────────────────────────────────────────
-[rtmon]  hub        http://$RTMON_HTTP_ADDR   (health: /readyz, metrics: /metrics)
+[rtmon]  web UI     http://$RTMON_HTTP_ADDR/
+[rtmon]  hub        http://$RTMON_HTTP_ADDR   (health: /readyz, metrics: /metrics, API: /api/openapi.json)
 [rtmon]  send logs  curl -X POST http://$RTMON_HTTP_ADDR/logs -H 'Content-Type: application/json' \\
 [rtmon]               -d '{"level":"error","msg":"Database connection failed","service":"api"}'
 [rtmon]  metrics    POST http://$RTMON_HTTP_ADDR/metrics     events: POST /events
 [rtmon]  websocket  ws://$RTMON_HTTP_ADDR/ingest?kind=logs
 [rtmon]  kafka      $RTMON_KAFKA_BROKERS   postgres  ${RTMON_DATABASE_URL/:rtmon@/:***@}
+[rtmon]  alerts     set RTMON_SLACK_WEBHOOK_URL / RTMON_SMTP_URL+RTMON_EMAIL_FROM+RTMON_EMAIL_TO /
+[rtmon]             RTMON_WEBHOOK_URL to be notified (config/notifications.json)
 [rtmon] ─────────────────────────────────────────────────────────────────────────────
 
 MSG

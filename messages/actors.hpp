@@ -10,6 +10,7 @@
 #include "messages/batches.hpp"
 #include "messages/fwd.hpp"
 #include "messages/incidents.hpp"
+#include "messages/notifications.hpp"
 #include "messages/processing.hpp"
 
 namespace rtmon {
@@ -91,6 +92,10 @@ using rule_actor = caf::typed_actor<
 /// alert once its transitions are committed in Postgres.
 using incident_actor = caf::typed_actor<
   caf::replies_to<atom::alert, alert>::with<incident_status>,
+  // A user's action (acknowledge, resolve, note): answers true once its transition is
+  // committed (or was already, for a replayed command), false when refused (the refusal is
+  // recorded in the commands row).
+  caf::replies_to<atom::command, incident_command>::with<bool>,
   // Internal: write a repeat that was held back (repeats are written at most once a second).
   caf::reacts_to<caf::flush_atom>,
   caf::replies_to<atom::status>::with<incident_record>>;
@@ -103,6 +108,10 @@ using incident_actor = caf::typed_actor<
 using incident_store_actor = caf::typed_actor<
   caf::replies_to<atom::persist, incident_change>::with<uint32_t>,
   caf::replies_to<atom::load, std::string>::with<std::vector<incident_record>>,
+  // A command's status in the commands table: pending, done, rejected ("" if unknown).
+  caf::replies_to<atom::command, std::string>::with<std::string>,
+  // Refuse a pending command with a reason (nothing else changes).
+  caf::replies_to<atom::reject, std::string, std::string>::with<bool>,
   caf::replies_to<atom::aggregate, std::vector<aggregate_row>>::with<uint64_t>,
   caf::reacts_to<caf::flush_atom>,
   // Publish what is unpublished: after commits (false) and from a periodic timer (true).
@@ -117,6 +126,38 @@ using live_stream_actor = caf::typed_actor<
   caf::reacts_to<caf::subscribe_atom, caf::actor>,
   caf::reacts_to<caf::leave_atom, caf::actor>,
   caf::replies_to<atom::recent>::with<std::vector<std::string>>>;
+
+/// OUTBOX: the notification outbox's Postgres adapter (detached, own connection). Rows are
+/// claimed with a lease (FOR UPDATE SKIP LOCKED: several hub processes share the outbox).
+using outbox_actor = caf::typed_actor<
+  // Claim up to n due rows for a lease of so many seconds (muted ones come back with `mute`).
+  caf::replies_to<atom::claim, uint32_t, int>::with<std::vector<notification>>,
+  // Record an attempt (or, if not attempted, just give the row back) and schedule the row:
+  // next_attempt_ms > 0 = pending again then; 0 = finished (delivered, failed or muted).
+  caf::replies_to<atom::record, delivery_attempt, int64_t>::with<bool>,
+  // Insert the re-notifications that are due; answers how many.
+  caf::replies_to<atom::renotify>::with<uint32_t>>;
+
+/// NOTIFIER: one per channel kind. Keeps each destination's rate limit (token bucket) and
+/// Retry-After hold, queues what must wait, and hands attempts to its SENDERs.
+using notifier_actor = caf::typed_actor<
+  caf::replies_to<atom::deliver, notification>::with<delivery_attempt>,
+  // Internal: a destination may send again.
+  caf::reacts_to<atom::wake, std::string>>;
+
+/// SENDER: one blocking delivery attempt at a time (detached; libcurl).
+using sender_actor = caf::typed_actor<
+  caf::replies_to<atom::deliver, notification>::with<delivery_attempt>>;
+
+/// DISPATCHER: the notifier supervisor. Claims due outbox rows (woken by LISTEN/NOTIFY, and a
+/// 1 s timer), hands them to the NOTIFIER of their kind, records each attempt and schedules the
+/// retry (exponential back-off with jitter, Retry-After honoured); sweeps re-notifications.
+using dispatcher_actor = caf::typed_actor<
+  caf::reacts_to<atom::wake>,
+  caf::reacts_to<caf::tick_atom>,
+  caf::reacts_to<atom::renotify>,
+  // Notifications being delivered now.
+  caf::replies_to<atom::status>::with<uint32_t>>;
 
 // clang-format on
 

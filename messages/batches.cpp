@@ -10,6 +10,8 @@ std::string to_string(signal_kind k) {
       return "metric";
     case signal_kind::event:
       return "event";
+    case signal_kind::command:
+      return "command";
   }
   return "unknown";
 }

@@ -13,7 +13,9 @@
 namespace rtmon {
 
 /// Which raw table a Kafka topic feeds.
-enum class signal_kind : uint8_t { log, metric, event };
+/// What a topic carries: the three signals, and incident commands (rtmon.commands: actions
+/// from the API, keyed by service like the data so they reach the incident's owner in order).
+enum class signal_kind : uint8_t { log, metric, event, command };
 std::string to_string(signal_kind k);
 
 /// A Kafka topic and partition number: the unit of ownership in a consumer group.
@@ -77,6 +79,14 @@ struct event_row {
   int64_t ts_ms = 0;
 };
 /// A record that could not be decoded: kept with its coordinates, never blocks its partition.
+/// An incident action from rtmon.commands (docs/api.md "Command message").
+struct command_row {
+  std::string id;  // the commands row (UUID)
+  std::string incident_id, fingerprint, service;
+  std::string action;  // acknowledge, resolve, note
+  std::string actor, text;
+  int64_t at_ms = 0;
+};
 struct dead_letter {
   std::string topic;
   int32_t partition = 0;
@@ -89,6 +99,9 @@ struct store_batch {
   std::vector<metric_row> metrics;
   std::vector<event_row> events;
   std::vector<dead_letter> dead;
+  // Not stored (the commands table is written by the API and the incident store): they ride
+  // along to the processor, so they are applied in offset order with the data.
+  std::vector<command_row> commands;
   size_t rows() const { return logs.size() + metrics.size() + events.size() + dead.size(); }
 };
 

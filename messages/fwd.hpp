@@ -41,6 +41,13 @@ using publish = caf::atom_constant<caf::atom("publish")>;      // publish / broa
 using published = caf::atom_constant<caf::atom("published")>;  // Kafka acknowledged a publish
 using live = caf::atom_constant<caf::atom("live")>;            // a live-stream message
 using recent = caf::atom_constant<caf::atom("recent")>;        // the live stream's backlog
+using command = caf::atom_constant<caf::atom("command")>;      // an incident action
+using reject = caf::atom_constant<caf::atom("reject")>;        // refuse a command
+using claim = caf::atom_constant<caf::atom("claim")>;          // take due outbox rows
+using deliver = caf::atom_constant<caf::atom("deliver")>;      // deliver a notification
+using record = caf::atom_constant<caf::atom("record")>;        // record a delivery attempt
+using wake = caf::atom_constant<caf::atom("wake")>;            // new work may be waiting
+using renotify = caf::atom_constant<caf::atom("renotify")>;    // re-notification sweep
 constexpr batch batch_v{};
 constexpr store store_v{};
 constexpr stored stored_v{};
@@ -61,6 +68,13 @@ constexpr publish publish_v{};
 constexpr published published_v{};
 constexpr live live_v{};
 constexpr recent recent_v{};
+constexpr command command_v{};
+constexpr reject reject_v{};
+constexpr claim claim_v{};
+constexpr deliver deliver_v{};
+constexpr record record_v{};
+constexpr wake wake_v{};
+constexpr renotify renotify_v{};
 }  // namespace atom
 
 }  // namespace rtmon

@@ -76,10 +76,26 @@ typename Inspector::result_type inspect(Inspector& f, timeline_entry& x) {
 struct incident_change {
   incident_record incident;
   std::vector<timeline_entry> entries;
+  // The command (commands.id) this change carries out: marked done in the same transaction.
+  std::string command_id;
 };
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, incident_change& x) {
-  return f(caf::meta::type_name("incident_change"), x.incident, x.entries);
+  return f(caf::meta::type_name("incident_change"), x.incident, x.entries, x.command_id);
+}
+
+/// A user's action on an open incident, from rtmon.commands (see command_row).
+struct incident_command {
+  std::string id;  // commands.id
+  std::string incident_id;
+  std::string action;  // acknowledge, resolve, note
+  std::string actor, text;
+  int64_t at_ms = 0;
+};
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, incident_command& x) {
+  return f(caf::meta::type_name("incident_command"), x.id, x.incident_id, x.action, x.actor, x.text,
+           x.at_ms);
 }
 
 /// A timeline entry not yet published to Kafka (the store is the outbox for rtmon.incidents).

@@ -20,17 +20,20 @@ struct notification {
   int64_t id = 0;
   std::string idem_key;  // "<incident>:<seq>:<channel>[:r<n>]": stable across retries
   std::string incident_id;
-  uint32_t seq = 0;  // the timeline entry it tells about
+  uint32_t seq = 0;     // the timeline entry it tells about
   std::string channel;  // the channel's name in the routing config
   channel_kind kind = channel_kind::slack;
-  std::string event;    // triggered, acknowledged, resolved, renotify, flapping, stable, ...
-  std::string payload;  // the incident transition message (JSON, as on rtmon.incidents)
+  std::string event;     // triggered, acknowledged, resolved, renotify, flapping, stable, ...
+  std::string payload;   // the incident transition message (JSON, as on rtmon.incidents)
   uint32_t attempt = 1;  // the number of the attempt about to be made (1, 2, ...)
+  // Non-empty: do not send, record the attempt as muted with this reason (a silence matched,
+  // or a re-notification whose incident was acknowledged meanwhile).
+  std::string mute;
 };
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, notification& x) {
-  return f(caf::meta::type_name("notification"), x.id, x.idem_key, x.incident_id, x.seq,
-           x.channel, x.kind, x.event, x.payload, x.attempt);
+  return f(caf::meta::type_name("notification"), x.id, x.idem_key, x.incident_id, x.seq, x.channel,
+           x.kind, x.event, x.payload, x.attempt, x.mute);
 }
 
 /// How an attempt ended.
@@ -53,11 +56,15 @@ struct delivery_attempt {
   delivery_outcome outcome = delivery_outcome::retry;
   int64_t retry_after_ms = -1;  // the receiver's Retry-After, -1 = none given
   std::string error;            // empty when delivered
+  // False: the notifier did not try (its destination is rate-limited or held by a Retry-After
+  // for longer than a claim lasts); the row goes back to the outbox, due after retry_after_ms,
+  // and no attempt is recorded.
+  bool attempted = true;
 };
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, delivery_attempt& x) {
   return f(caf::meta::type_name("delivery_attempt"), x.notification_id, x.attempt, x.started_ms,
-           x.latency_ms, x.status_code, x.outcome, x.retry_after_ms, x.error);
+           x.latency_ms, x.status_code, x.outcome, x.retry_after_ms, x.error, x.attempted);
 }
 
 }  // namespace rtmon

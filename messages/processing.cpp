@@ -23,6 +23,10 @@ std::vector<service_batch_ptr> split_by_service(const store_batch_ptr& rows, boo
     of(rows->metrics[i].service).metrics.push_back(i);
   for (uint32_t i = 0; i < rows->events.size(); ++i)
     of(rows->events[i].service).events.push_back(i);
+  // Commands replayed in a warm-up were carried out (or refused) the first time.
+  if (!warmup)
+    for (uint32_t i = 0; i < rows->commands.size(); ++i)
+      of(rows->commands[i].service).commands.push_back(i);
   std::vector<service_batch_ptr> out;
   out.reserve(by.size());
   for (auto& kv : by) out.push_back(std::move(kv.second));

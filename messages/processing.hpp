@@ -26,7 +26,7 @@ using rule_set_ptr = std::shared_ptr<const rule_set>;
 struct service_batch {
   store_batch_ptr rows;
   std::string service;
-  std::vector<uint32_t> logs, metrics, events;
+  std::vector<uint32_t> logs, metrics, events, commands;
   bool warmup = false;
   rule_set_ptr rules;  // the rules in force when the batch was split (null: the actor's own)
 };

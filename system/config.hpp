@@ -79,9 +79,9 @@ struct notify_settings {
 struct api_settings {
   // The built UI served at / (relative to the configuration file's directory).
   std::string ui_dir = "../ui/dist";
-  int db_connections = 4;          // API query threads, each with its own connection
-  int command_timeout_ms = 5000;   // an action answers 202 when not committed by then
-  int statement_timeout_ms = 5000; // every API query is bounded
+  int db_connections = 4;           // API query threads, each with its own connection
+  int command_timeout_ms = 5000;    // an action answers 202 when not committed by then
+  int statement_timeout_ms = 5000;  // every API query is bounded
 };
 
 class config : public caf::actor_system_config {

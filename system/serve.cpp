@@ -9,17 +9,22 @@
 #include <spdlog/spdlog.h>
 #include <caf/all.hpp>
 
+#include "actors/notify/notify_actors.hpp"
 #include "actors/rule/rules.hpp"
 #include "actors/shard/shard.hpp"
 #include "actors/store/incident_store.hpp"
 #include "actors/store/store.hpp"
 #include "actors/stream/live_stream.hpp"
+#include "system/api/service.hpp"
 #include "system/guardian.hpp"
 #include "system/health.hpp"
 #include "system/http/edge.hpp"
 #include "system/http/server.hpp"
 #include "system/kafka/consumer.hpp"
 #include "system/kafka/producer.hpp"
+#include "system/notify/send.hpp"
+#include "system/pg/channels.hpp"
+#include "system/pg/listener.hpp"
 #include "system/pg/migrations.hpp"
 #include "system/pg/processing_store.hpp"
 #include "system/pg/writer.hpp"
@@ -115,7 +120,8 @@ int serve(config& cfg) {
   try {
     if (cfg.migrate_on_start) migrate_with_retry(cfg.database_url, 60);
     std::vector<std::string> topics;
-    for (auto k : {"logs", "metrics", "events", "incidents"}) topics.push_back(cfg.kafka.topic(k));
+    for (auto k : {"logs", "metrics", "events", "incidents", "commands"})
+      topics.push_back(cfg.kafka.topic(k));
     with_retry("kafka topics", 60, [&] { kafka::ensure_topics(cfg.kafka, topics, 10000); });
   } catch (const std::exception& e) {
     spdlog::critical("{}", e.what());
@@ -123,6 +129,14 @@ int serve(config& cfg) {
   }
 
   rule_set_ptr rules;
+  // --- api (begin): the API shows the rules in force, so it loads them too ---------------------
+  bool api = cfg.has_role("api");
+  if (api && !process) {
+    std::string problem;
+    rules = load_rules(cfg, problem);
+    if (!rules) spdlog::error("{} (GET /api/rules lists no rules)", problem);
+  }
+  // --- api (end) --------------------------------------------------------------------------------
   if (process) {
     std::string problem;
     rules = load_rules(cfg, problem);
@@ -133,6 +147,22 @@ int serve(config& cfg) {
     spdlog::info("rules: {} loaded from {}", rules->rules.size(), cfg.processing.rules_file);
   }
   auto source = std::make_shared<rules_source>(rules);
+  // Notification channels and routes: the incident store writes the outbox rows, the
+  // dispatcher delivers them (both in the process role).
+  notify::routing_ptr routing;
+  if (process) {
+    try {
+      auto loaded = notify::load_routing(cfg.notify.file);
+      auto r = std::make_shared<notify::routing>(*loaded);
+      for (auto& kv : r->channels) kv.second.ui_base_url = cfg.notify.ui_base_url;
+      for (const auto& kv : r->channels) spdlog::info("notify: channel {}", kv.second.describe());
+      for (const auto& d : r->disabled) spdlog::info("notify: channel {} (disabled)", d);
+      routing = r;
+    } catch (const std::exception& e) {
+      spdlog::critical("{}", e.what());
+      return 1;
+    }
+  }
   metrics_registry metrics;
   // Incident transitions go to rtmon.incidents through their own producer, which outlives the
   // actors (it is shut down after them).
@@ -149,6 +179,7 @@ int serve(config& cfg) {
   std::shared_ptr<kafka::consumer> consumer;
   caf::actor root;
   caf::actor shard_handle;
+  std::unique_ptr<pg::listener> outbox_listener;
   if (process) {
     auto writer = std::make_shared<pg::writer>(cfg.database_url, cfg.store);
     try {
@@ -168,9 +199,10 @@ int serve(config& cfg) {
       components.emplace_back("store-" + std::to_string(i), caf::actor_cast<caf::actor>(st));
     }
     auto live = sys.spawn(live_stream, size_t{1000});
-    auto incidents = sys.spawn<caf::detached>(
-        incident_store, std::make_shared<pg::processing_store>(cfg.database_url), publisher.get(),
-        cfg.kafka.topic("incidents"), live, &metrics);
+    auto incident_db = std::make_shared<pg::processing_store>(cfg.database_url);
+    incident_db->set_routing(routing);
+    auto incidents = sys.spawn<caf::detached>(incident_store, incident_db, publisher.get(),
+                                              cfg.kafka.topic("incidents"), live, &metrics);
     components.emplace_back("live-stream", caf::actor_cast<caf::actor>(live));
     components.emplace_back("incident-store", caf::actor_cast<caf::actor>(incidents));
     auto setup = std::make_shared<processing_setup>();
@@ -184,12 +216,25 @@ int serve(config& cfg) {
                         processing_setup_ptr{setup});
     shard_handle = caf::actor_cast<caf::actor>(sh);
     components.emplace_back("shard", caf::actor_cast<caf::actor>(sh));
+    if (!routing->empty()) {
+      dispatcher_options dopts;
+      dopts.senders_per_kind = static_cast<size_t>(cfg.notify.senders);
+      auto d = sys.spawn(dispatcher, routing,
+                         std::make_shared<pg::outbox_store>(cfg.database_url, routing), dopts,
+                         send_fn{notify::send}, &metrics);
+      components.emplace_back("dispatcher", caf::actor_cast<caf::actor>(d));
+      // New outbox rows wake the dispatcher at once (the 1 s timer is only the fallback).
+      outbox_listener = std::make_unique<pg::listener>(
+          cfg.database_url, pg::outbox_channel,
+          [d](const std::string&) { caf::anon_send(d, atom::wake_v); });
+    }
     root = sys.spawn(guardian, components, [](const std::string&) { kill(getpid(), SIGTERM); });
   }
   // From here on a failure must stop the actors, or ~actor_system would wait for them forever.
   auto abort_start = [&](const std::string& what) {
     spdlog::critical("{}", what);
     if (consumer) consumer->stop();
+    if (outbox_listener) outbox_listener->stop();
     if (root) caf::anon_send_exit(root, caf::exit_reason::user_shutdown);
     sys.await_all_actors_done();
     return 1;
@@ -197,7 +242,8 @@ int serve(config& cfg) {
   std::unique_ptr<kafka::producer> producer;
   try {
     if (consumer) consumer->start(caf::actor_cast<shard_actor>(shard_handle));
-    if (ingest) producer = std::make_unique<kafka::producer>(cfg.kafka, metrics);
+    // The api role sends incident commands (acknowledge, resolve, note) through it too.
+    if (ingest || api) producer = std::make_unique<kafka::producer>(cfg.kafka, metrics);
   } catch (const std::exception& e) {
     return abort_start(std::string{"kafka: "} + e.what());
   }
@@ -210,7 +256,14 @@ int serve(config& cfg) {
   health.check_now();
   health.start();
 
-  http::edge edge{cfg, producer.get(), health, metrics};
+  // --- api (begin): query API, actions, live stream and the UI on the edge's listener ----------
+  std::unique_ptr<api::service> api_service;
+  if (api) {
+    api_service = std::make_unique<api::service>(cfg, producer.get(), source);
+    api_service->start();
+  }
+  // --- api (end) --------------------------------------------------------------------------------
+  http::edge edge{cfg, ingest ? producer.get() : nullptr, health, metrics, api_service.get()};
   http::server_options opts;
   opts.host = cfg.http_host();
   opts.port = cfg.http_port();
@@ -239,7 +292,7 @@ int serve(config& cfg) {
   // SIGHUP reloads the rules file: a valid file replaces the rules in force (the next batch of
   // every service uses it), an invalid one is reported and changes nothing.
   while (sigwait(&signals, &sig) == 0 && sig == SIGHUP) {
-    if (!process) continue;
+    if (!process && !api) continue;
     std::string problem;
     if (auto fresh = load_rules(cfg, problem)) {
       source->replace(fresh);
@@ -258,10 +311,12 @@ int serve(config& cfg) {
     std::this_thread::sleep_for(std::chrono::milliseconds{10});
   std::this_thread::sleep_for(std::chrono::milliseconds{200});
   server.stop();
+  if (api_service) api_service->stop();  // api: queued queries are answered 503, threads joined
   if (producer) producer->shutdown(5000);
   health.stop();
   // 2. Leave the consumer group: in-flight rows become durable, offsets are committed.
   if (consumer) consumer->stop();
+  if (outbox_listener) outbox_listener->stop();
   if (root) caf::anon_send_exit(root, caf::exit_reason::user_shutdown);
   sys.await_all_actors_done();
   if (publisher) publisher->shutdown(5000);

@@ -158,6 +158,51 @@ void observe_window(self_ptr self, signal_kind kind, const service_batch_ptr& b,
           });
 }
 
+// The incident actor a command is for: the fingerprint's running one, or one started from the
+// open incident loaded at start (its rule may have changed since: the record names it all).
+incident_actor incident_for_command(self_ptr self, const command_row& c) {
+  auto& st = self->state;
+  if (auto i = st.incidents.find(c.fingerprint); i != st.incidents.end()) return i->second;
+  auto k = st.known.find(c.fingerprint);
+  if (k == st.known.end() || k->second.id != c.incident_id) return {};
+  const auto& r = k->second;
+  incident_identity who{r.fingerprint, r.rule, r.service, r.severity, r.labels, r.group};
+  auto child = self->spawn<caf::monitored>(incident, st.store, who, r, st.opts.flapping);
+  st.incidents[c.fingerprint] = child;
+  st.names[child.address()] = "incident:" + c.fingerprint;
+  return child;
+}
+
+void run_command(self_ptr self, const command_row& c, const join_ptr& j) {
+  incident_command cmd{c.id, c.incident_id, c.action, c.actor, c.text, c.at_ms};
+  auto target = incident_for_command(self, c);
+  j->add();
+  auto failed = [=](caf::error& err) {
+    spdlog::error("aggregator {}: command {}: {}", self->state.service, c.id,
+                  self->system().render(err));
+    count_failure(self->state, "command");
+    j->done();
+  };
+  if (!target) {
+    // No open incident with this id here (resolved meanwhile, or never this service's).
+    self->request(self->state.store, caf::infinite, atom::reject_v, c.id,
+                  std::string{"the incident is not open"})
+        .then([=](bool) { j->done(); }, failed);
+    return;
+  }
+  self->request(target, caf::infinite, atom::command_v, cmd)
+      .then(
+          [=](bool applied) {
+            if (applied && c.action != "note") {
+              auto& rec = self->state.known[c.fingerprint];
+              if (c.action == "acknowledge") rec.status = incident_status::acknowledged;
+              if (c.action == "resolve") rec.status = incident_status::resolved;
+            }
+            j->done();
+          },
+          failed);
+}
+
 void time_passed(self_ptr self, const join_ptr& j, bool seen) {
   auto& st = self->state;
   auto now = processing_ms(self);
@@ -279,11 +324,12 @@ aggregator_actor::behavior_type aggregator(self_ptr self, std::string service, r
         if (b->rules && b->rules != self->state.rules) adopt_rules(self, b->rules);
         auto j = std::make_shared<join>();
         j->rp = self->make_response_promise<uint64_t>();
-        j->result = b->logs.size() + b->metrics.size() + b->events.size();
+        j->result = b->logs.size() + b->metrics.size() + b->events.size() + b->commands.size();
         if (!b->warmup) time_passed(self, j, true);  // absence rules: the service is alive
         if (!b->logs.empty()) observe_window(self, signal_kind::log, b, j);
         if (!b->metrics.empty()) observe_window(self, signal_kind::metric, b, j);
         if (!b->events.empty()) observe_window(self, signal_kind::event, b, j);
+        for (auto i : b->commands) run_command(self, b->rows->commands[i], j);
         auto rp = j->rp;
         j->done();
         return rp;

@@ -67,6 +67,46 @@ std::string incident_message(const incident_record& r, const incident_transition
   return json::serialize(o);
 }
 
+namespace {
+
+void refuse(self_ptr self, const incident_command& c, const std::string& why,
+            caf::typed_response_promise<bool> rp) {
+  self->request(self->state.store, caf::infinite, atom::reject_v, c.id, why)
+      .await([=](bool) mutable { rp.deliver(false); },
+             [=](caf::error& err) mutable { rp.deliver(std::move(err)); });
+}
+
+void apply_command(self_ptr self, const incident_command& c, caf::typed_response_promise<bool> rp) {
+  auto& st = self->state;
+  if (!st.machine || !st.machine->open() || st.record.id != c.incident_id) {
+    refuse(self, c, "the incident is not open", rp);
+    return;
+  }
+  auto& m = *st.machine;
+  std::vector<incident_transition> ts;
+  if (c.action == "acknowledge")
+    ts = m.acknowledge(c.actor, c.at_ms);
+  else if (c.action == "resolve")
+    ts = m.resolve(c.actor, c.at_ms);
+  else if (c.action == "note")
+    ts = m.note(c.actor, c.text, c.at_ms);
+  if (ts.empty()) {
+    refuse(self, c, "cannot " + c.action + " an incident that is " + to_string(m.status()), rp);
+    return;
+  }
+  sync_record(st);
+  incident_change change;
+  for (const auto& t : ts) change.entries.push_back({t, incident_message(st.record, t)});
+  change.incident = st.record;
+  change.command_id = c.id;
+  st.held_back = false;  // the row written now carries any held-back repeat
+  self->request(st.store, caf::infinite, atom::persist_v, std::move(change))
+      .await([=](uint32_t) mutable { rp.deliver(true); },
+             [=](caf::error& err) mutable { rp.deliver(std::move(err)); });
+}
+
+}  // namespace
+
 incident_actor::behavior_type incident(self_ptr self, incident_store_actor store,
                                        incident_identity who, incident_record open,
                                        flapping_policy policy) {
@@ -146,6 +186,23 @@ incident_actor::behavior_type incident(self_ptr self, incident_store_actor store
         self->request(st.store, caf::infinite, atom::persist_v, std::move(change))
             .await([=](uint32_t) mutable { rp.deliver(status); },
                    [=](caf::error& err) mutable { rp.deliver(std::move(err)); });
+        return rp;
+      },
+      [=](atom::command, const incident_command& c) -> caf::result<bool> {
+        auto rp = self->make_response_promise<bool>();
+        // await throughout: commands and alerts are applied one at a time, in arrival order.
+        // A command replayed after a crash (its offset not yet committed) was applied already:
+        // the commands row says so, and it must not be applied twice (a note would be doubled).
+        self->request(self->state.store, caf::infinite, atom::command_v, c.id)
+            .await(
+                [=](const std::string& status) mutable {
+                  if (status == "done" || status == "rejected") {
+                    rp.deliver(status == "done");
+                    return;
+                  }
+                  apply_command(self, c, rp);
+                },
+                [=](caf::error& err) mutable { rp.deliver(std::move(err)); });
         return rp;
       },
       [=](caf::flush_atom) {

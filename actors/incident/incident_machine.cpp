@@ -216,6 +216,14 @@ std::vector<incident_transition> incident_machine::acknowledge(const std::string
   return out;
 }
 
+std::vector<incident_transition> incident_machine::note(const std::string& actor, std::string text,
+                                                        int64_t at_ms) {
+  std::vector<incident_transition> out;
+  if (!open()) return out;
+  out.push_back(make("note", status_, at_ms, actor, std::move(text), false));
+  return out;
+}
+
 std::vector<incident_transition> incident_machine::resolve(const std::string& actor,
                                                            int64_t at_ms) {
   std::vector<incident_transition> out;

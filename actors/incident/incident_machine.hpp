@@ -50,6 +50,7 @@ class incident_machine {
   //   resolve      -             resolved     resolved      resolved      -
   //   silence      -             silenced     silenced      silenced      -
   //   unsilence    -             unsilenced*  unsilenced*   unsilenced*   -
+  //   note         -             note         note          note          -
   // (* only while silenced; silence needs until_ms > at_ms.) notify: triggered, acknowledged,
   // resolved (from triggered/acknowledged), flapping and stable notify; pending, repeat,
   // cancelled, silenced, unsilenced and a user's resolve of a pending incident do not. Nothing
@@ -66,6 +67,9 @@ class incident_machine {
   std::vector<incident_transition> silence(const std::string& actor, int64_t until_ms,
                                            int64_t at_ms);
   std::vector<incident_transition> unsilence(const std::string& actor, int64_t at_ms);
+  /// A note on an open incident: a timeline entry (kind "note", the text as its detail) that
+  /// changes no state and notifies nobody. Notes on closed incidents are written by the API.
+  std::vector<incident_transition> note(const std::string& actor, std::string text, int64_t at_ms);
 
   /// Continues an incident persisted earlier (after a restart or a rebalance): status, counts,
   /// times, silence, flapping and the last timeline seq come from its record.

@@ -237,6 +237,27 @@ void partition_state::decode(const consumed_batch& batch, const kafka_record& re
                               name_of(o, "type"), obj_text(o, "attrs"), probe, ms});
         break;
       }
+      case signal_kind::command: {
+        command_row c;
+        c.id = str(o, "id");
+        c.incident_id = str(o, "incident_id");
+        c.fingerprint = str(o, "fingerprint");
+        c.service = name_of(o, "service");
+        c.action = str(o, "action");
+        c.actor = str(o, "actor");
+        if (c.action != "acknowledge" && c.action != "resolve" && c.action != "note")
+          throw std::invalid_argument("unknown action '" + c.action + "'");
+        if (c.action == "note") c.text = str(o, "text");
+        auto at = o.find("at");
+        ingest::sys_time t;
+        std::string problem;
+        if (at == o.end() || !ingest::parse_timestamp(at->value(), t, problem))
+          throw std::invalid_argument("missing or invalid at");
+        c.at_ms =
+            std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+        out.commands.push_back(std::move(c));
+        break;
+      }
     }
   } catch (const std::exception& e) {
     // Keep the bytes storable: NULs or invalid UTF-8 would poison the dead-letter row too.

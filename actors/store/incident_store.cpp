@@ -106,6 +106,30 @@ void flush(self_ptr self) {
   }
 }
 
+// A read or a small write the caller waits for. Blocking retries are fine here: this actor has
+// its own thread, and nothing of the service can go on before the answer is known.
+template <class F>
+auto with_retries(self_ptr self, const char* what, F f) -> caf::result<decltype(f())> {
+  for (int attempt = 1;; ++attempt) {
+    try {
+      return f();
+    } catch (const pqxx::broken_connection& e) {
+      self->state.db->reset();
+      if (attempt >= 30) return caf::make_error(caf::sec::runtime_error, e.what());
+      spdlog::warn("incident store: {}: {}", what, e.what());
+      std::this_thread::sleep_for(std::chrono::seconds{1});
+    } catch (const pqxx::sql_error& e) {
+      // The statement was refused (not the connection): retrying would not help.
+      return caf::make_error(caf::sec::runtime_error, std::string{what} + ": " + e.what());
+    } catch (const std::exception& e) {
+      self->state.db->reset();
+      if (attempt >= 30) return caf::make_error(caf::sec::runtime_error, e.what());
+      spdlog::warn("incident store: {}: {}", what, e.what());
+      std::this_thread::sleep_for(std::chrono::seconds{1});
+    }
+  }
+}
+
 }  // namespace
 
 incident_store_actor::behavior_type incident_store(self_ptr self,
@@ -136,18 +160,18 @@ incident_store_actor::behavior_type incident_store(self_ptr self,
       },
       [=](caf::flush_atom) { flush(self); },
       [=](atom::load, const std::string& service) -> caf::result<std::vector<incident_record>> {
-        // Blocking retries are fine here: this actor has its own thread, and nothing of the
-        // service can be processed before its open incidents are known.
-        for (int attempt = 1;; ++attempt) {
-          try {
-            return self->state.db->open_incidents(service);
-          } catch (const std::exception& e) {
-            self->state.db->reset();
-            if (attempt >= 30) return caf::make_error(caf::sec::runtime_error, e.what());
-            spdlog::warn("incident store: loading open incidents of {}: {}", service, e.what());
-            std::this_thread::sleep_for(std::chrono::seconds{1});
-          }
-        }
+        return with_retries(self, "loading open incidents",
+                            [&] { return self->state.db->open_incidents(service); });
+      },
+      [=](atom::command, const std::string& id) -> caf::result<std::string> {
+        return with_retries(self, "reading a command",
+                            [&] { return self->state.db->command_status(id); });
+      },
+      [=](atom::reject, const std::string& id, const std::string& why) -> caf::result<bool> {
+        return with_retries(self, "refusing a command", [&] {
+          self->state.db->reject_command(id, why);
+          return true;
+        });
       },
       [=](atom::publish, bool timer) {
         auto& st = self->state;

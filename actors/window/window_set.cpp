@@ -174,6 +174,8 @@ window_report window_set::apply(const service_batch& b, const rule_set& rules, i
     case signal_kind::event:
       apply_events(b, rules, proc_ms, matches);
       break;
+    case signal_kind::command:  // commands go to incident actors, never to windows
+      break;
   }
   if (max_ts_ == INT64_MIN) return out;  // nothing windowed yet
   out.max_ts_ms = max_ts_;

@@ -5,6 +5,7 @@
 #include <boost/json.hpp>
 #include <boost/url/parse.hpp>
 
+#include "system/api/service.hpp"
 #include "system/ingest/items.hpp"
 
 namespace rtmon::http {
@@ -110,9 +111,10 @@ bool media_type_is(const std::string& content_type, std::initializer_list<const 
 }  // namespace
 
 edge::edge(const config& cfg, kafka::producer* producer, health_monitor& health,
-           metrics_registry& metrics)
+           metrics_registry& metrics, api::service* api)
     : cfg_(cfg),
       producer_(producer),
+      api_(api),
       health_(health),
       metrics_(metrics),
       rejected_(
@@ -132,15 +134,16 @@ void edge::handle(request&& req, respond_fn respond) {
   // Count every answer by route and status.
   respond = [respond = std::move(respond), route, start, &metrics](response res) {
     bool known = route == "/logs" || route == "/metrics" || route == "/events" ||
-                 route == "/healthz" || route == "/readyz";
-    auto label = "route=\"" + (known ? route : std::string{"other"}) + "\",code=\"" +
+                 route == "/healthz" || route == "/readyz" || route.rfind("/api/", 0) == 0;
+    auto name = route.rfind("/api/", 0) == 0 ? std::string{"/api"} : route;
+    auto label = "route=\"" + (known ? name : std::string{"other"}) + "\",code=\"" +
                  std::to_string(res.result_int()) + "\"";
     metrics.get_counter("rtmon_http_requests_total", "HTTP requests by route and status", label)
         .inc();
     if (known)
       metrics
           .get_histogram("rtmon_http_request_seconds", "HTTP request latency",
-                         "route=\"" + route + "\"")
+                         "route=\"" + name + "\"")
           .observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
     respond(std::move(res));
   };
@@ -155,6 +158,22 @@ void edge::handle(request&& req, respond_fn respond) {
     return false;
   };
   const auto& path = target.path;
+  if (api_ && (path == "/api" || path.rfind("/api/", 0) == 0)) {
+    api_->handle(std::move(req), std::move(respond));
+    return;
+  }
+  // The UI's browser routes share names with the ingest endpoints (/logs): a browser asking
+  // for a page gets the app, API clients keep the ingest behaviour.
+  bool page = method == bhttp::verb::get || method == bhttp::verb::head;
+  bool wants_html = page && std::string{req[bhttp::field::accept]}.find("text/html") !=
+                                std::string::npos;
+  if (api_ && page &&
+      ((path != "/logs" && path != "/events" && path != "/metrics" && path != "/healthz" &&
+        path != "/readyz" && path != "/ingest") ||
+       ((path == "/logs" || path == "/events") && wants_html))) {
+    respond(api_->serve_ui(path, method == bhttp::verb::head, keep_alive));
+    return;
+  }
   signal_kind kind;
   if ((path == "/logs" || path == "/events" ||
        (path == "/metrics" && method == bhttp::verb::post)) &&
@@ -253,7 +272,13 @@ void edge::count_items(const size_t (&by_kind)[3]) {
 }
 
 bool edge::accepts_websocket(const std::string& target) const {
-  return producer_ != nullptr && split_target(target).path == "/ingest";
+  auto path = split_target(target).path;
+  return (producer_ != nullptr && path == "/ingest") || (api_ != nullptr && path == "/api/stream");
+}
+
+stream_handle edge::open_stream(const std::string& target, ws_send_fn send, ws_close_fn close) {
+  if (api_ == nullptr || split_target(target).path != "/api/stream") return nullptr;
+  return api_->open_stream(target, std::move(send), std::move(close));
 }
 
 void edge::handle_frame(const std::string& target, uint64_t frame, std::string text,

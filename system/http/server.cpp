@@ -68,7 +68,46 @@ class ws_session : public std::enable_shared_from_this<ws_session> {
  private:
   void on_accept(beast::error_code ec) {
     if (ec) return;
+    // The handler's subscription holds only weak references: a session that ends (client gone,
+    // closed as too slow) is freed, and its handle's destruction unregisters it. Both calls hop
+    // onto the session's strand, so the subscriber never runs socket code on its own thread.
+    std::weak_ptr<ws_session> weak = shared_from_this();
+    auto exec = ws_.get_executor();
+    stream_ = handler_.open_stream(
+        target_,
+        [weak, exec](std::string text) {
+          net::post(exec, [weak, text = std::move(text)]() mutable {
+            if (auto self = weak.lock()) self->push(std::move(text));
+          });
+        },
+        [weak, exec](std::string reason) {
+          net::post(exec, [weak, reason = std::move(reason)]() mutable {
+            if (auto self = weak.lock()) self->close_with(std::move(reason));
+          });
+        });
     read();
+  }
+  /// Push mode: queues a server message, or closes a client that fell too far behind.
+  void push(std::string text) {
+    spdlog::info("DEBUG push {} closing={} queued={}", text.substr(0, 40), closing_, queue_.size());
+    if (closing_) return;
+    if (queue_.size() >= opts_.ws_max_queued) {
+      spdlog::info("ws {}: client fell {} messages behind, closing", target_, queue_.size());
+      close_with("client too slow: over " + std::to_string(opts_.ws_max_queued) +
+                 " messages queued; reconnect and resume");
+      return;
+    }
+    queue_.push_back({std::move(text), false});
+    if (queue_.size() == 1) write_next();
+  }
+  void close_with(std::string reason) {
+    if (closing_) return;
+    closing_ = true;
+    // The message being written (the front) stays until its write completes.
+    if (queue_.size() > 1) queue_.erase(queue_.begin() + 1, queue_.end());
+    if (reason.size() > 120) reason.resize(120);  // a close reason fits in 123 bytes
+    ws_.async_close(websocket::close_reason{websocket::close_code::policy_error, reason},
+                    [self = shared_from_this()](beast::error_code) {});
   }
   void read() {
     if (inflight_ >= opts_.ws_max_inflight) {
@@ -82,6 +121,11 @@ class ws_session : public std::enable_shared_from_this<ws_session> {
       if (ec == websocket::error::message_too_big)
         spdlog::debug("ws: frame over {} bytes, closing with 1009", opts_.ws_frame_limit);
       return;  // Beast already sent the close frame for protocol errors
+    }
+    if (stream_) {  // push mode: the client only listens; what it sends is ignored
+      buffer_.consume(buffer_.size());
+      read();
+      return;
     }
     // Every frame holds a slot of the in-flight window until its reply is written, so a client
     // that sends without reading is stopped by TCP, not buffered without bound.
@@ -103,20 +147,20 @@ class ws_session : public std::enable_shared_from_this<ws_session> {
   void send(std::string text) {
     auto self = shared_from_this();
     net::dispatch(ws_.get_executor(), [self, text = std::move(text)]() mutable {
-      self->queue_.push_back(std::move(text));
+      self->queue_.push_back({std::move(text), true});
       if (self->queue_.size() == 1) self->write_next();
     });
   }
   void write_next() {
     ws_.text(true);
-    ws_.async_write(net::buffer(queue_.front()),
+    ws_.async_write(net::buffer(queue_.front().first),
                     beast::bind_front_handler(&ws_session::on_write, shared_from_this()));
   }
   void on_write(beast::error_code ec, std::size_t) {
     if (ec) return;
+    if (queue_.front().second) --inflight_;  // the frame's reply is out: its slot is free
     queue_.pop_front();
-    --inflight_;  // the frame's reply is out: its slot is free
-    if (!queue_.empty()) write_next();
+    if (!queue_.empty() && !closing_) write_next();
     if (reading_paused_) {
       reading_paused_ = false;
       read();
@@ -128,7 +172,9 @@ class ws_session : public std::enable_shared_from_this<ws_session> {
   http_handler& handler_;
   beast::flat_buffer buffer_;
   std::string target_;
-  std::deque<std::string> queue_;
+  std::deque<std::pair<std::string, bool>> queue_;  // text, counts against the in-flight window
+  stream_handle stream_;  // push mode: the subscription, released with the session
+  bool closing_ = false;
   size_t inflight_ = 0;
   uint64_t frames_ = 0;
   bool reading_paused_ = false;

@@ -20,6 +20,10 @@ using response = boost::beast::http::response<boost::beast::http::string_body>;
 using respond_fn = std::function<void(response)>;
 /// Sends one text frame to a WebSocket client (thread-safe, queued per session).
 using ws_send_fn = std::function<void(std::string)>;
+/// Closes a WebSocket session with a reason (thread-safe).
+using ws_close_fn = std::function<void(std::string)>;
+/// A live push subscription: destroying it unregisters it.
+using stream_handle = std::shared_ptr<void>;
 
 class http_handler {
  public:
@@ -33,6 +37,13 @@ class http_handler {
   /// the frame as in flight until that reply is written to the socket.
   virtual void handle_frame(const std::string& target, uint64_t frame, std::string text,
                             ws_send_fn send) = 0;
+  /// Push mode: for a WebSocket `target` that streams server messages (frames from the client
+  /// are read and ignored), the subscription that calls `send` for every message; `close`
+  /// ends the session. Null: not a stream target (request/response frames then).
+  virtual stream_handle open_stream(const std::string& /*target*/, ws_send_fn /*send*/,
+                                    ws_close_fn /*close*/) {
+    return nullptr;
+  }
 };
 
 struct server_options {
@@ -46,6 +57,9 @@ struct server_options {
   int read_timeout_s = 30;
   size_t max_connections = 4096;  // beyond it new connections are closed at once
   int ws_idle_timeout_s = 120;
+  // Push mode: messages queued for a client that reads slower than they come; beyond it the
+  // session is closed (the client reconnects and resumes) instead of buffering without bound.
+  size_t ws_max_queued = 1000;
 };
 
 class server {

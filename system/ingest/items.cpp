@@ -239,6 +239,9 @@ bool normalize(signal_kind kind, const json::object& in, int64_t index, const in
       payload["attrs"] = attrs_from(in, {"type"});
       break;
     }
+    case signal_kind::command:  // not ingested: the API produces commands itself
+      c.fail("kind", "commands are not accepted at ingest");
+      break;
   }
   if (c.ok) {
     out.payload = json::serialize(payload);

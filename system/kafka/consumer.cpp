@@ -79,7 +79,10 @@ consumer::~consumer() {
 void consumer::start(shard_actor shard) {
   shard_ = std::move(shard);
   tp_list topics;
-  for (auto kind : {"logs", "metrics", "events"})
+  // Commands share the data's key (service) and partition count, and the range assignor gives
+  // one process the same partition number of every topic: a service's commands reach the
+  // process that owns its incidents.
+  for (auto kind : {"logs", "metrics", "events", "commands"})
     rd_kafka_topic_partition_list_add(topics.list, cfg_.kafka.topic(kind).c_str(),
                                       RD_KAFKA_PARTITION_UA);
   if (auto err = rd_kafka_subscribe(rk_, topics.list); err != RD_KAFKA_RESP_ERR_NO_ERROR)
@@ -310,9 +313,10 @@ void consumer::on_rebalance(int err, rd_kafka_topic_partition_list_t* parts) {
       p = part_state{};
       p.generation = next_generation_++;
       auto name = tp.topic.substr(cfg_.kafka.topic_prefix.size());
-      p.kind = name == "metrics"  ? signal_kind::metric
-               : name == "events" ? signal_kind::event
-                                  : signal_kind::log;
+      p.kind = name == "metrics"    ? signal_kind::metric
+               : name == "events"   ? signal_kind::event
+               : name == "commands" ? signal_kind::command
+                                    : signal_kind::log;
     }
     plan_warmup(parts);
     spdlog::info("kafka consumer: assigned {} partitions", parts->cnt);

@@ -7,6 +7,7 @@
 
 #include <pqxx/pqxx>
 
+#include "system/pg/channels.hpp"
 #include "system/pg/session.hpp"
 
 namespace rtmon::pg {
@@ -52,6 +53,18 @@ const std::string insert_event_sql =
     ts(3) +
     ", $4, $5, $6, $7, $8, $9::float8, $10::boolean, $11::jsonb)"
     " on conflict (incident_id, seq) do nothing";
+
+const std::string insert_notification_sql =
+    "insert into notifications (idem_key, incident_id, seq, channel, kind, event, payload,"
+    " next_attempt_at) values ($1, $2::uuid, $3::integer, $4, $5, $6, $7::jsonb,"
+    " now() + $8::bigint * interval '1 millisecond') on conflict (idem_key) do nothing";
+
+const std::string command_done_sql =
+    "update commands set status = 'done', seq = $2::integer, done_at = now()"
+    " where id = $1::uuid and status = 'pending'";
+const std::string command_rejected_sql =
+    "update commands set status = 'rejected', error = $2, done_at = now()"
+    " where id = $1::uuid and status = 'pending'";
 
 // Columns of an incident_record, in the order read_record() expects.
 const std::string record_cols =
@@ -212,6 +225,9 @@ pqxx::connection& processing_store::connection() {
     conn_->prepare("unpublished", unpublished_sql);
     conn_->prepare("mark_published", mark_published_sql);
     conn_->prepare("move_aggregates", move_aggregates_sql);
+    conn_->prepare("insert_notification", insert_notification_sql);
+    conn_->prepare("command_done", command_done_sql);
+    conn_->prepare("command_rejected", command_rejected_sql);
   }
   return *conn_;
 }
@@ -220,6 +236,7 @@ void processing_store::apply(const std::vector<incident_change>& changes) {
   if (changes.empty()) return;
   guarded(*this, [&] {
     pqxx::work tx{connection()};
+    bool locked = false, notified = false;
     for (const auto& ch : changes) {
       const auto& r = ch.incident;
       try {
@@ -233,12 +250,51 @@ void processing_store::apply(const std::vector<incident_change>& changes) {
           throw open_conflict(r.fingerprint, r.id, one_line(e.what()));
         throw;
       }
+      if (!ch.entries.empty() && !locked) {
+        // stream_id in commit order (system/pg/channels.hpp): taken as late as possible, so
+        // the lock is held only for the rest of this transaction.
+        tx.exec_params("select pg_advisory_xact_lock($1::bigint)", stream_lock_key);
+        locked = true;
+      }
       for (const auto& e : ch.entries) {
         const auto& t = e.transition;
         tx.exec_prepared("insert_event", r.id, t.seq, t.at_ms, t.kind, to_string(t.from),
                          to_string(t.to), t.actor, t.detail, t.value, t.notify, e.message);
+        if (!routing_) continue;
+        // The outbox: one row per routed channel, in the transition's own transaction.
+        for (const auto& hit : routing_->route_transition(r, t)) {
+          tx.exec_prepared("insert_notification",
+                           r.id + ":" + std::to_string(t.seq) + ":" + hit.target->name, r.id, t.seq,
+                           hit.target->name, to_string(hit.target->kind), t.kind, e.message,
+                           hit.delay_ms);
+          notified = true;
+        }
+      }
+      if (!ch.command_id.empty()) {
+        tx.exec_prepared("command_done", ch.command_id,
+                         ch.entries.empty() ? r.last_seq : ch.entries.back().transition.seq);
+        tx.exec_params("select pg_notify($1, $2)", commands_channel, ch.command_id);
       }
     }
+    if (locked) tx.exec_params("select pg_notify($1, '')", stream_channel);
+    if (notified) tx.exec_params("select pg_notify($1, '')", outbox_channel);
+    tx.commit();
+  });
+}
+
+std::string processing_store::command_status(const std::string& id) {
+  return guarded(*this, [&] {
+    pqxx::read_transaction tx{connection()};
+    auto res = tx.exec_params("select status from commands where id = $1::uuid", id);
+    return res.empty() ? std::string{} : res[0][0].as<std::string>();
+  });
+}
+
+void processing_store::reject_command(const std::string& id, const std::string& why) {
+  guarded(*this, [&] {
+    pqxx::work tx{connection()};
+    tx.exec_prepared("command_rejected", id, why);
+    tx.exec_params("select pg_notify($1, $2)", commands_channel, id);
     tx.commit();
   });
 }

@@ -15,6 +15,7 @@
 
 #include "messages/aggregates.hpp"
 #include "messages/incidents.hpp"
+#include "system/notify/routing.hpp"
 
 #include <pqxx/connection>
 
@@ -57,6 +58,15 @@ class processing_store {
   /// change would open a second incident for a fingerprint that has one open.
   void apply(const std::vector<incident_change>& changes);
 
+  /// Routes timeline entries to notification channels: apply() then inserts one outbox row per
+  /// routed channel in the same transaction (null: no notifications). Set before first use.
+  void set_routing(notify::routing_ptr r) { routing_ = std::move(r); }
+
+  /// A command's status in the commands table (pending, done, rejected; "" if there is none).
+  std::string command_status(const std::string& id);
+  /// Marks a pending command rejected with the reason (and wakes the API waiting for it).
+  void reject_command(const std::string& id, const std::string& why);
+
   /// The open incidents (pending, triggered, acknowledged) of one service, oldest first: what an
   /// incident actor restores when it (re)starts.
   std::vector<incident_record> open_incidents(const std::string& service);
@@ -93,6 +103,7 @@ class processing_store {
 
   std::string url_;
   std::unique_ptr<pqxx::connection> conn_;
+  notify::routing_ptr routing_;
 };
 
 }  // namespace rtmon::pg

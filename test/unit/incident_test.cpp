@@ -392,3 +392,24 @@ CAF_TEST(random input sequences keep the invariants) {
   CAF_CHECK(stables > 0u);
   CAF_CHECK(silenced_entries > 0u);
 }
+
+CAF_TEST(notes are timeline entries on open incidents that change nothing else) {
+  incident_machine m{"fp"};
+  CAF_CHECK_EQUAL(kinds(m.note("alice", "looking", 5)), "-");  // not started: nothing to note
+  m.fire(1, 10, "value 1 > 0");
+  auto ts = m.note("alice", "restarting the pool", 20);
+  CAF_REQUIRE_EQUAL(ts.size(), 1u);
+  CAF_CHECK_EQUAL(ts[0].kind, "note");
+  CAF_CHECK_EQUAL(ts[0].detail, "restarting the pool");
+  CAF_CHECK_EQUAL(ts[0].actor, "alice");
+  CAF_CHECK(!ts[0].notify);
+  CAF_CHECK_EQUAL(ts[0].seq, 2u);
+  CAF_CHECK(ts[0].from == incident_status::triggered && ts[0].to == incident_status::triggered);
+  CAF_CHECK(m.status() == incident_status::triggered);
+  CAF_CHECK_EQUAL(kinds(m.acknowledge("alice", 30)), "acknowledged!");
+  auto fixed = m.note("bob", "fixed", 40);
+  CAF_REQUIRE_EQUAL(fixed.size(), 1u);
+  CAF_CHECK_EQUAL(fixed[0].seq, 4u);
+  m.resolve("bob", 50);
+  CAF_CHECK_EQUAL(kinds(m.note("bob", "postmortem", 60)), "-");  // closed: the API writes it
+}

@@ -29,7 +29,9 @@ struct fake_store_state {
   std::vector<incident_change> changes;
   std::map<std::string, incident_record> incidents;  // by id
   std::vector<aggregate_row> rows;
-  std::vector<std::string> loads;  // the services asked for
+  std::vector<std::string> loads;                 // the services asked for
+  std::map<std::string, std::string> commands;    // id -> pending, done, rejected
+  std::map<std::string, std::string> rejections;  // id -> why
   static inline const char* name = "fake_incident_store";
 
   void seed(const std::vector<incident_record>& open) {
@@ -60,7 +62,19 @@ incident_store_actor::behavior_type fake_store(
           st.incidents.emplace(c.incident.id, c.incident);
         else if (i->second.last_seq <= c.incident.last_seq)
           i->second = c.incident;
+        if (!c.command_id.empty()) st.commands[c.command_id] = "done";
         return uint32_t{1};
+      },
+      [=](atom::command, const std::string& id) {
+        auto i = self->state.commands.find(id);
+        return i == self->state.commands.end() ? std::string{} : i->second;
+      },
+      [=](atom::reject, const std::string& id, const std::string& why) {
+        auto& st = self->state;
+        if (st.commands[id] == "done") return false;
+        st.commands[id] = "rejected";
+        st.rejections[id] = why;
+        return true;
       },
       [=](atom::load, const std::string& service) {
         self->state.loads.push_back(service);
@@ -533,6 +547,45 @@ CAF_TEST(incident actor a restored open incident continues its timeline) {
   CAF_CHECK_EQUAL(last.incident.last_seq, 4u);
 }
 
+CAF_TEST(incident actor commands acknowledge and note once and refuse what does not apply) {
+  auto open = open_record(incident_status::triggered, 3);
+  auto inc = spawn_incident(open);
+  auto ask = [&](const incident_command& c) {
+    bool out = false;
+    auto rh = self->request(inc, caf::infinite, atom::command_v, c);
+    sched.run();
+    rh.receive([&](bool applied) { out = applied; },
+               [&](caf::error& err) { CAF_FAIL("incident: " << sys.render(err)); });
+    return out;
+  };
+  auto& st = store_state();
+  st.commands["c1"] = st.commands["c2"] = st.commands["c3"] = st.commands["c4"] = "pending";
+  CAF_CHECK(ask({"c1", open.id, "acknowledge", "alice", "", t0}));
+  CAF_REQUIRE_EQUAL(st.changes.size(), 1u);
+  CAF_CHECK_EQUAL(st.changes[0].command_id, "c1");
+  CAF_CHECK_EQUAL(st.changes[0].entries.at(0).transition.kind, "acknowledged");
+  CAF_CHECK_EQUAL(st.changes[0].entries.at(0).transition.actor, "alice");
+  CAF_CHECK_EQUAL(st.changes[0].entries.at(0).transition.seq, 4u);
+  CAF_CHECK(status_of(inc).status == incident_status::acknowledged);
+  // A replay of the same command (its offset was not committed before a crash) changes nothing.
+  CAF_CHECK(ask({"c1", open.id, "acknowledge", "alice", "", t0}));
+  CAF_CHECK_EQUAL(st.changes.size(), 1u);
+  // A second acknowledge does not apply: refused with the reason, nothing written.
+  CAF_CHECK(!ask({"c2", open.id, "acknowledge", "bob", "", t0 + sec}));
+  CAF_CHECK_EQUAL(st.commands["c2"], "rejected");
+  CAF_CHECK_EQUAL(st.rejections["c2"], "cannot acknowledge an incident that is acknowledged");
+  CAF_CHECK_EQUAL(st.changes.size(), 1u);
+  // A note is the next timeline entry, and is not doubled by a replay either.
+  CAF_CHECK(ask({"c3", open.id, "note", "bob", "rolled back", t0 + 2 * sec}));
+  CAF_CHECK(ask({"c3", open.id, "note", "bob", "rolled back", t0 + 2 * sec}));
+  CAF_CHECK_EQUAL(count_kind("note"), 1u);
+  CAF_CHECK_EQUAL(st.changes.back().entries.at(0).transition.detail, "rolled back");
+  CAF_CHECK_EQUAL(st.changes.back().entries.at(0).transition.seq, 5u);
+  // A command for another incident id (an older one of this fingerprint) is refused.
+  CAF_CHECK(!ask({"c4", "0190a5b4-0000-7000-8000-00000000dead", "resolve", "eve", "", t0}));
+  CAF_CHECK_EQUAL(st.rejections["c4"], "the incident is not open");
+}
+
 // --- aggregator -------------------------------------------------------------------------------
 
 CAF_TEST(aggregator loads the open incidents of its service at start) {
@@ -739,6 +792,25 @@ CAF_TEST(aggregator reloaded rules restart rule actors with their incident state
   CAF_CHECK_EQUAL(observe(logs(t0 + 40 * sec, 0, 80), false, reloaded), 80u);
   CAF_CHECK_EQUAL(timeline(), "pending:1 triggered:2 resolved:3");
   CAF_CHECK_EQUAL(incident_ids().size(), 1u);
+}
+
+CAF_TEST(aggregator commands reach the loaded incident in order with the data) {
+  auto open = open_record(incident_status::triggered, 2);
+  start_aggregator({open});
+  auto rows = std::make_shared<store_batch>();
+  rows->commands.push_back({"k1", open.id, errs_fp, "api", "acknowledge", "alice", "", t0});
+  rows->commands.push_back({"k2", open.id, errs_fp, "api", "note", "alice", "on it", t0 + 1});
+  rows->commands.push_back({"k3", "0190a5b4-0000-7000-8000-00000000beef", "errs|api", "api",
+                            "resolve", "bob", "", t0 + 2});
+  auto& st = store_state();
+  st.commands["k1"] = st.commands["k2"] = st.commands["k3"] = "pending";
+  CAF_CHECK_EQUAL(observe(rows), 3u);
+  CAF_CHECK_EQUAL(timeline(), "acknowledged:3 note:4");
+  CAF_CHECK_EQUAL(st.commands["k1"], "done");
+  CAF_CHECK_EQUAL(st.commands["k2"], "done");
+  CAF_CHECK_EQUAL(st.commands["k3"], "rejected");
+  // In a warm-up replay, commands were handled the first time: they reach no aggregator.
+  CAF_CHECK(split_by_service(rows, true).empty());
 }
 
 CAF_TEST(aggregator status names its children) {

@@ -1,0 +1,153 @@
+// DISPATCHER: claims due outbox rows and sees each attempt through to its record.
+#include <chrono>
+
+#include <spdlog/spdlog.h>
+#include <caf/all.hpp>
+
+#include "actors/notify/notify_actors.hpp"
+
+namespace rtmon {
+
+namespace {
+
+using self_ptr = dispatcher_actor::stateful_pointer<dispatcher_state>;
+
+int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+void claim(self_ptr self);
+
+notifier_actor notifier_of(self_ptr self, channel_kind k) {
+  auto& st = self->state;
+  if (auto i = st.notifiers.find(k); i != st.notifiers.end()) return i->second;
+  auto n = self->spawn<caf::monitored>(notifier, st.routing, st.opts.senders_per_kind, st.send,
+                                       st.metrics);
+  st.notifiers[k] = n;
+  return n;
+}
+
+void finished(self_ptr self) {
+  auto& st = self->state;
+  --st.inflight;
+  if (st.again) claim(self);
+}
+
+void record(self_ptr self, const delivery_attempt& a, int64_t next) {
+  self->request(self->state.db, caf::infinite, atom::record_v, a, next)
+      .then([=](bool) { finished(self); },
+            [=](caf::error&) {
+              // Not recorded: the row stays claimed until its lease ends, then comes due again
+              // (an attempt that was delivered may then be repeated - counted as ambiguous).
+              finished(self);
+            });
+}
+
+void dispatch(self_ptr self, const notification& n) {
+  auto& st = self->state;
+  ++st.inflight;
+  if (!n.mute.empty()) {
+    delivery_attempt a;
+    a.notification_id = n.id;
+    a.attempt = n.attempt;
+    a.started_ms = now_ms();
+    a.outcome = delivery_outcome::muted;
+    a.error = n.mute;
+    record(self, a, 0);
+    return;
+  }
+  self->request(notifier_of(self, n.kind), caf::infinite, atom::deliver_v, n)
+      .then(
+          [=](const delivery_attempt& a) {
+            auto& st = self->state;
+            auto now = now_ms();
+            int64_t next = 0;
+            if (!a.attempted) {
+              next = now + std::max<int64_t>(a.retry_after_ms, 1);
+            } else {
+              std::uniform_real_distribution<double> u{0.0, 1.0};
+              next = st.opts.retry.next_attempt_ms(a, now, now, u(st.rng));
+              if (next == 0 && (a.outcome == delivery_outcome::retry ||
+                                a.outcome == delivery_outcome::ambiguous))
+                spdlog::error("notification {} ({}): giving up after {} attempts: {}", n.id,
+                              n.channel, a.attempt, a.error);
+            }
+            record(self, a, next);
+          },
+          [=](caf::error& err) {
+            spdlog::warn("notification {} ({}): notifier failed: {}", n.id, n.channel,
+                         self->system().render(err));
+            finished(self);
+          });
+}
+
+void claim(self_ptr self) {
+  auto& st = self->state;
+  if (st.claiming) {
+    st.again = true;
+    return;
+  }
+  st.again = false;
+  if (st.inflight >= st.opts.max_inflight) {
+    st.again = true;  // claim when something finishes
+    return;
+  }
+  st.claiming = true;
+  auto room = st.opts.max_inflight - st.inflight;
+  self->request(st.db, caf::infinite, atom::claim_v, room, st.opts.lease_s)
+      .then(
+          [=](const std::vector<notification>& rows) {
+            auto& st = self->state;
+            st.claiming = false;
+            for (const auto& n : rows) dispatch(self, n);
+            // A full claim means more may be due: go on at once.
+            if (rows.size() == room) st.again = true;
+            if (st.again) claim(self);
+          },
+          [=](caf::error&) {
+            self->state.claiming = false;  // the next tick tries again
+          });
+}
+
+}  // namespace
+
+dispatcher_actor::behavior_type dispatcher(self_ptr self, notify::routing_ptr routing,
+                                           std::shared_ptr<pg::outbox_store> db,
+                                           dispatcher_options opts, send_fn send,
+                                           metrics_registry* metrics) {
+  auto& st = self->state;
+  st.routing = std::move(routing);
+  st.opts = opts;
+  st.send = std::move(send);
+  st.metrics = metrics;
+  st.db = self->spawn<caf::detached + caf::linked>(outbox, std::move(db));
+  self->set_down_handler([=](const caf::down_msg& dm) {
+    auto& st = self->state;
+    for (auto i = st.notifiers.begin(); i != st.notifiers.end(); ++i)
+      if (i->second.address() == dm.source) {
+        spdlog::error("notifier {} crashed ({}); restarted", to_string(i->first),
+                      self->system().render(dm.reason));
+        st.notifiers.erase(i);  // respawned on the next notification of its kind
+        break;
+      }
+  });
+  self->send(self, caf::tick_atom_v);
+  self->delayed_send(self, opts.renotify_every, atom::renotify_v);
+  return {
+      [=](atom::wake) { claim(self); },
+      [=](caf::tick_atom) {
+        claim(self);
+        self->delayed_send(self, self->state.opts.tick, caf::tick_atom_v);
+      },
+      [=](atom::renotify) {
+        self->request(self->state.db, caf::infinite, atom::renotify_v)
+            .then([=](uint32_t) {}, [=](caf::error&) {});
+        self->delayed_send(self, self->state.opts.renotify_every, atom::renotify_v);
+      },
+      [=](atom::status) { return self->state.inflight; },
+  };
+}
+
+}  // namespace rtmon

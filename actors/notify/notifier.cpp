@@ -1,0 +1,126 @@
+// NOTIFIER: paces each destination (token bucket + Retry-After hold) and hands attempts to its
+// senders; what would wait longer than a claim lasts goes back to the outbox unattempted.
+#include <chrono>
+
+#include <spdlog/spdlog.h>
+#include <caf/all.hpp>
+
+#include "actors/notify/notify_actors.hpp"
+
+namespace rtmon {
+
+namespace {
+
+using self_ptr = notifier_actor::stateful_pointer<notifier_state>;
+
+int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+notifier_state::destination& destination_of(notifier_state& st, const std::string& channel) {
+  auto i = st.destinations.find(channel);
+  if (i == st.destinations.end()) {
+    const auto* ch = st.routing->find(channel);
+    double rate = ch ? ch->rate_per_s : 1;
+    int burst = ch ? ch->burst : 1;
+    i = st.destinations.emplace(channel, notifier_state::destination{{rate, burst}, {}, false})
+            .first;
+  }
+  return i->second;
+}
+
+void pump(self_ptr self);
+
+void attempt(self_ptr self, const std::string& channel, notifier_state::waiting w) {
+  auto& st = self->state;
+  auto s = st.idle.back();
+  st.idle.pop_back();
+  self->request(s, caf::infinite, atom::deliver_v, w.n)
+      .then(
+          [=](const delivery_attempt& a) mutable {
+            auto& st = self->state;
+            st.idle.push_back(s);
+            if (a.retry_after_ms >= 0)
+              destination_of(st, channel).pace.hold(now_ms() + a.retry_after_ms);
+            if (st.metrics)
+              st.metrics
+                  ->get_counter(
+                      "rtmon_notification_attempts_total", "Notification attempts",
+                      "channel=\"" + channel + "\",outcome=\"" + to_string(a.outcome) + "\"")
+                  .inc();
+            w.rp.deliver(a);
+            pump(self);
+          },
+          [=](caf::error& err) mutable {
+            // The sender died (it never throws, so this is a crash): the attempt's outcome is
+            // unknown; the supervisor gets a new notifier with fresh senders.
+            w.rp.deliver(err);
+            self->quit(err);
+          });
+}
+
+void pump(self_ptr self) {
+  auto& st = self->state;
+  auto now = now_ms();
+  for (auto& [channel, d] : st.destinations) {
+    while (!d.queue.empty() && !st.idle.empty()) {
+      auto ready = d.pace.ready_at(now);
+      if (ready > now) {
+        if (!d.wake_scheduled) {
+          d.wake_scheduled = true;
+          self->delayed_send(self, std::chrono::milliseconds{ready - now}, atom::wake_v, channel);
+        }
+        break;
+      }
+      d.pace.take(now);
+      auto w = std::move(d.queue.front());
+      d.queue.pop_front();
+      attempt(self, channel, std::move(w));
+    }
+  }
+}
+
+}  // namespace
+
+notifier_actor::behavior_type notifier(self_ptr self, notify::routing_ptr routing, size_t senders,
+                                       send_fn send, metrics_registry* metrics) {
+  auto& st = self->state;
+  st.routing = std::move(routing);
+  st.send = std::move(send);
+  st.metrics = metrics;
+  st.senders = senders;
+  for (size_t i = 0; i < senders; ++i)
+    st.idle.push_back(self->spawn<caf::detached + caf::linked>(sender, st.routing, st.send));
+  return {
+      [=](atom::deliver, const notification& n) -> caf::result<delivery_attempt> {
+        auto& st = self->state;
+        auto& d = destination_of(st, n.channel);
+        auto now = now_ms();
+        // The wait ahead: this destination's pace plus everything already queued for it.
+        const auto* ch = st.routing->find(n.channel);
+        double rate = ch ? ch->rate_per_s : 1;
+        auto wait = d.pace.ready_at(now) - now +
+                    static_cast<int64_t>(static_cast<double>(d.queue.size()) * 1000.0 / rate);
+        if (wait > st.max_wait_ms) {
+          delivery_attempt a;
+          a.notification_id = n.id;
+          a.attempt = n.attempt;
+          a.attempted = false;
+          a.retry_after_ms = wait;
+          return a;
+        }
+        auto rp = self->make_response_promise<delivery_attempt>();
+        d.queue.push_back({n, rp});
+        pump(self);
+        return rp;
+      },
+      [=](atom::wake, const std::string& channel) {
+        destination_of(self->state, channel).wake_scheduled = false;
+        pump(self);
+      },
+  };
+}
+
+}  // namespace rtmon

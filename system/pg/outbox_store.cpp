@@ -1,0 +1,217 @@
+#include "system/pg/outbox_store.hpp"
+
+#include <chrono>
+
+#include <boost/json.hpp>
+#include <pqxx/pqxx>
+
+#include "system/pg/session.hpp"
+
+namespace rtmon::pg {
+
+namespace {
+
+// The active silence (if any) that matches the row's incident now. "Until resolved" silences
+// cover the incidents open when they were made, including their "resolved" message.
+constexpr const char* silence_of =
+    "(select s.id::text from silences s where s.deleted_at is null"
+    " and (s.service is null or s.service = i.service) and (s.rule is null or s.rule = i.rule)"
+    " and (s.severity is null or s.severity = i.severity)"
+    " and (i.labels || i.group_labels) @> s.labels"
+    " and ((s.ends_at is not null and s.created_at <= now() and s.ends_at > now())"
+    "  or (s.until_resolved and i.opened_at <= s.created_at"
+    "   and (i.status in ('pending', 'triggered', 'acknowledged') or n.event = 'resolved')))"
+    " order by s.created_at limit 1)";
+
+const std::string claim_sql =
+    "with c as (select id from notifications where status = 'pending'"
+    "  and next_attempt_at <= now() and (claimed_until is null or claimed_until < now())"
+    "  and channel = any($3::text[])"
+    "  order by next_attempt_at limit $1::bigint for update skip locked)"
+    " update notifications n set claimed_until = now() + $2::integer * interval '1 second'"
+    " from c, incidents i where n.id = c.id and i.id = n.incident_id"
+    " returning n.id, n.idem_key, n.incident_id::text, n.seq, n.channel, n.kind, n.event,"
+    "  n.payload::text, n.attempts + 1,"
+    "  case when n.event = 'renotify' and i.status <> 'triggered'"
+    "   then 'the incident is ' || i.status || ': re-notification dropped'"
+    "   else coalesce('silenced by ' || " +
+    std::string{silence_of} + ", '') end";
+
+const std::string insert_attempt_sql =
+    "insert into notification_attempts (notification_id, attempt, started_at, latency_ms,"
+    " status_code, outcome, retry_after_ms, error) values ($1::bigint, $2::integer,"
+    " 'epoch'::timestamptz + $3::bigint * interval '1 millisecond', $4::float8,"
+    " nullif($5::integer, 0), $6, nullif($7::bigint, -1), nullif($8, ''))"
+    " on conflict (notification_id, attempt) do nothing";
+
+const std::string finish_attempt_sql =
+    "update notifications set attempts = greatest(attempts, $2::integer), status = $3,"
+    " next_attempt_at = case when $4::bigint > 0"
+    "  then 'epoch'::timestamptz + $4::bigint * interval '1 millisecond' else next_attempt_at end,"
+    " claimed_until = null, done_at = case when $3 <> 'pending' then now() end,"
+    " last_error = nullif($5, ''), ambiguous = ambiguous + $6::integer"
+    " where id = $1::bigint";
+
+const std::string give_back_sql =
+    "update notifications set claimed_until = null,"
+    " next_attempt_at = 'epoch'::timestamptz + $2::bigint * interval '1 millisecond'"
+    " where id = $1::bigint and status = 'pending'";
+
+// Triggered incidents, their latest timeline message, and per channel when it was last told
+// and how many re-notifications it had.
+constexpr const char* renotify_candidates_sql =
+    "select i.id::text, i.fingerprint, i.rule, i.service, i.severity, i.labels::text,"
+    " i.group_labels::text, i.last_seq,"
+    " (select e.message::text from incident_events e where e.incident_id = i.id"
+    "   order by e.seq desc limit 1),"
+    " coalesce((select json_object_agg(z.channel, json_build_array("
+    "   (extract(epoch from z.last) * 1000)::bigint, z.renotified))"
+    "   from (select channel, max(created_at) as last,"
+    "   count(*) filter (where event = 'renotify') as renotified from notifications n"
+    "   where n.incident_id = i.id group by channel) z), '{}')::text"
+    " from incidents i where i.status = 'triggered' order by i.opened_at limit 1000";
+
+constexpr const char* insert_renotify_sql =
+    "insert into notifications (idem_key, incident_id, seq, channel, kind, event, payload)"
+    " values ($1, $2::uuid, $3::integer, $4, $5, 'renotify', $6::jsonb)"
+    " on conflict (idem_key) do nothing";
+
+int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string status_after(const delivery_attempt& a, int64_t next_attempt_ms) {
+  switch (a.outcome) {
+    case delivery_outcome::delivered:
+      return "delivered";
+    case delivery_outcome::failed:
+      return "failed";
+    case delivery_outcome::muted:
+      return "muted";
+    case delivery_outcome::retry:
+    case delivery_outcome::ambiguous:
+      return next_attempt_ms > 0 ? "pending" : "failed";  // 0: the dispatcher gave up
+  }
+  return "failed";
+}
+
+}  // namespace
+
+outbox_store::outbox_store(std::string url, notify::routing_ptr routing)
+    : url_(std::move(url)), routing_(std::move(routing)) {}
+
+outbox_store::~outbox_store() = default;
+
+void outbox_store::reset() { conn_.reset(); }
+
+pqxx::connection& outbox_store::connection() {
+  if (!conn_ || !conn_->is_open()) {
+    conn_ = open_session(url_);
+    conn_->prepare("claim", claim_sql);
+    conn_->prepare("insert_attempt", insert_attempt_sql);
+    conn_->prepare("finish_attempt", finish_attempt_sql);
+    conn_->prepare("give_back", give_back_sql);
+    conn_->prepare("insert_renotify", insert_renotify_sql);
+  }
+  return *conn_;
+}
+
+std::vector<notification> outbox_store::claim(size_t limit, int lease_s) {
+  std::vector<notification> out;
+  if (!routing_ || routing_->empty()) return out;
+  std::string channels = "{";
+  for (const auto& kv : routing_->channels) {
+    if (channels.size() > 1) channels += ',';
+    channels += '"' + kv.first + '"';  // names are config keys: no quotes or backslashes
+  }
+  channels += '}';
+  try {
+    pqxx::work tx{connection()};
+    for (const auto& r :
+         tx.exec_prepared("claim", static_cast<int64_t>(limit), lease_s, channels)) {
+      notification n;
+      n.id = r[0].as<int64_t>();
+      n.idem_key = r[1].as<std::string>();
+      n.incident_id = r[2].as<std::string>();
+      n.seq = r[3].as<uint32_t>();
+      n.channel = r[4].as<std::string>();
+      parse_channel_kind(r[5].as<std::string>(), n.kind);
+      n.event = r[6].as<std::string>();
+      n.payload = r[7].as<std::string>();
+      n.attempt = r[8].as<uint32_t>();
+      n.mute = r[9].as<std::string>();
+      out.push_back(std::move(n));
+    }
+    tx.commit();
+  } catch (const pqxx::broken_connection&) {
+    reset();
+    throw;
+  }
+  return out;
+}
+
+void outbox_store::record(const delivery_attempt& a, int64_t next_attempt_ms) {
+  try {
+    pqxx::work tx{connection()};
+    if (!a.attempted) {
+      tx.exec_prepared("give_back", a.notification_id,
+                       next_attempt_ms > 0 ? next_attempt_ms : now_ms());
+    } else {
+      tx.exec_prepared("insert_attempt", a.notification_id, a.attempt, a.started_ms, a.latency_ms,
+                       a.status_code, to_string(a.outcome), a.retry_after_ms, a.error);
+      tx.exec_prepared("finish_attempt", a.notification_id, a.attempt,
+                       status_after(a, next_attempt_ms), next_attempt_ms, a.error,
+                       a.outcome == delivery_outcome::ambiguous ? 1 : 0);
+    }
+    tx.commit();
+  } catch (const pqxx::broken_connection&) {
+    reset();
+    throw;
+  }
+}
+
+size_t outbox_store::renotify() {
+  if (!routing_ || routing_->empty()) return 0;
+  size_t inserted = 0;
+  try {
+    pqxx::work tx{connection()};
+    auto now = now_ms();
+    for (const auto& row : tx.exec(renotify_candidates_sql)) {
+      incident_record r;
+      r.id = row[0].as<std::string>();
+      r.fingerprint = row[1].as<std::string>();
+      r.rule = row[2].as<std::string>();
+      r.service = row[3].as<std::string>();
+      r.severity = row[4].as<std::string>();
+      r.labels = row[5].as<std::string>();
+      r.group = row[6].as<std::string>();
+      r.last_seq = row[7].as<uint32_t>();
+      if (row[8].is_null()) continue;
+      auto message = row[8].as<std::string>();
+      auto told = boost::json::parse(row[9].as<std::string>()).as_object();
+      for (const auto& [ch, every] : routing_->renotify(r)) {
+        auto t = told.find(ch->name);
+        if (t == told.end()) continue;  // never told on this channel: nothing to repeat
+        const auto& pair = t->value().as_array();
+        auto last = pair.at(0).to_number<int64_t>();
+        auto count = pair.at(1).to_number<int64_t>();
+        if (now - last < every) continue;
+        auto key = r.id + ":" + std::to_string(r.last_seq) + ":" + ch->name + ":r" +
+                   std::to_string(count + 1);
+        inserted += tx.exec_prepared("insert_renotify", key, r.id, r.last_seq, ch->name,
+                                     to_string(ch->kind), message)
+                        .affected_rows();
+      }
+    }
+    if (inserted > 0) tx.exec("select pg_notify('rtmon_outbox', '')");
+    tx.commit();
+  } catch (const pqxx::broken_connection&) {
+    reset();
+    throw;
+  }
+  return inserted;
+}
+
+}  // namespace rtmon::pg
