@@ -50,14 +50,17 @@ http::stream_handle stream_hub::subscribe(std::optional<int64_t> after, http::ws
     id = next_id_++;
     subs_.emplace(id, sub);
   }
-  spdlog::info("DEBUG subscribe {}", id);
   listener_.kick();  // hello and replay go out now, not at the next poll
+  // Built in place: a temporary copy's destructor would unsubscribe at once.
   struct unsubscriber {
+    unsubscriber(stream_hub* h, uint64_t i) : hub(h), id(i) {}
+    unsubscriber(const unsubscriber&) = delete;
+    unsubscriber& operator=(const unsubscriber&) = delete;
+    ~unsubscriber() { hub->unsubscribe(id); }
     stream_hub* hub;
     uint64_t id;
-    ~unsubscriber() { hub->unsubscribe(id); }
   };
-  return std::make_shared<unsubscriber>(unsubscriber{this, id});
+  return std::make_shared<unsubscriber>(this, id);
 }
 
 void stream_hub::unsubscribe(uint64_t id) {
@@ -73,7 +76,6 @@ void stream_hub::start_new(pqxx::connection& conn) {
       if (!s->started) fresh.push_back(s);
   }
   for (auto& s : fresh) {
-    spdlog::info("DEBUG hello to a subscriber");
     s->send(json::serialize(json::object{{"type", "hello"}, {"stream_id", last_seen_}}));
     s->last_sent = last_seen_;
     if (s->after && *s->after < last_seen_) {
@@ -99,7 +101,6 @@ void stream_hub::tick(pqxx::connection& conn) {
                      .as<int64_t>();
     positioned_ = true;
   }
-  spdlog::info("DEBUG tick subs={}", subscribers());
   start_new(conn);
   std::vector<std::shared_ptr<subscriber>> live;
   {

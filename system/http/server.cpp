@@ -89,7 +89,6 @@ class ws_session : public std::enable_shared_from_this<ws_session> {
   }
   /// Push mode: queues a server message, or closes a client that fell too far behind.
   void push(std::string text) {
-    spdlog::info("DEBUG push {} closing={} queued={}", text.substr(0, 40), closing_, queue_.size());
     if (closing_) return;
     if (queue_.size() >= opts_.ws_max_queued) {
       spdlog::info("ws {}: client fell {} messages behind, closing", target_, queue_.size());

@@ -21,6 +21,10 @@
 //    STARTTLS required but not offered, login denied, TLS verification
 //                                          failed
 //  A notification with a `mute` reason is not sent: muted, the reason in error.
+//
+// Email goes out with STARTTLS when the server offers it; TLS is required (CURLUSESSL_ALL) when
+// the channel says require_tls and whenever it has credentials, so a password never travels in
+// clear text. smtps:// is TLS from the start. A rejected recipient fails the whole message.
 #pragma once
 
 #include <cstdint>

@@ -321,8 +321,8 @@ def test_two_processes_in_one_group_open_each_incident_once(env):
         h.stop()
     a = env.hub()
     b = env.hub()
-    # 3 topics x 4 partitions between the two members.
-    wait_until(lambda: assigned(a) > 0 and assigned(b) > 0 and assigned(a) + assigned(b) == 12,
+    # 4 topics (logs, metrics, events, commands) x 4 partitions between the two members.
+    wait_until(lambda: assigned(a) > 0 and assigned(b) > 0 and assigned(a) + assigned(b) == 16,
                timeout=60, what="both members assigned")
     rows_a, rows_b = stored_rows(a), stored_rows(b)
 

@@ -102,7 +102,7 @@ def test_metrics_count_what_was_sent(env, hub):
     assert delta("rtmon_store_rows_total", 'outcome="inserted"') == 7
     assert delta("rtmon_store_rows_total", 'outcome="duplicate"') == 0
     assert delta("rtmon_store_rows_total", 'outcome="dead_letter"') == 0
-    assert value(after, "rtmon_consumer_assigned_partitions") == 12
+    assert value(after, "rtmon_consumer_assigned_partitions") == 16
     assert value(after, "rtmon_ingest_inflight_requests") == 0
     assert delta("rtmon_consumer_records_total") == 6
     assert delta("rtmon_kafka_produce_seconds_count") == 3

@@ -24,8 +24,8 @@ def post_events(hub, start, n):
 def test_two_processes_split_partitions_and_store_each_event_once(env):
     a = env.hub()
     b = env.hub(env={"RTMON_ROLES": "process"})
-    # 3 topics x 4 partitions between two members of the group.
-    wait_until(lambda: assigned(a) > 0 and assigned(b) > 0 and assigned(a) + assigned(b) == 12,
+    # 4 topics (logs, metrics, events, commands) x 4 partitions between two members of the group.
+    wait_until(lambda: assigned(a) > 0 and assigned(b) > 0 and assigned(a) + assigned(b) == 16,
                timeout=60, what="both members assigned")
     ids = post_events(a, 0, 400)
     wait_until(lambda: env.pg.scalar("select count(*) from events") == "400", timeout=60,
@@ -37,7 +37,7 @@ def test_two_processes_split_partitions_and_store_each_event_once(env):
 
     # B leaves: its partitions move to A, nothing is lost or doubled.
     assert b.stop() == 0
-    wait_until(lambda: assigned(a) == 12, timeout=60, what="A owns every partition")
+    wait_until(lambda: assigned(a) == 16, timeout=60, what="A owns every partition")
     ids += post_events(a, 400, 200)
     wait_until(lambda: env.pg.scalar("select count(*) from events") == "600", timeout=60,
                what="600 rows")
