@@ -23,9 +23,10 @@ struct notification {
   uint32_t seq = 0;     // the timeline entry it tells about
   std::string channel;  // the channel's name in the routing config
   channel_kind kind = channel_kind::slack;
-  std::string event;     // triggered, acknowledged, resolved, renotify, flapping, stable, ...
-  std::string payload;   // the incident transition message (JSON, as on rtmon.incidents)
-  uint32_t attempt = 1;  // the number of the attempt about to be made (1, 2, ...)
+  std::string event;       // triggered, acknowledged, resolved, renotify, flapping, stable, ...
+  std::string payload;     // the incident transition message (JSON, as on rtmon.incidents)
+  uint32_t attempt = 1;    // the number of the attempt about to be made (1, 2, ...)
+  int64_t created_ms = 0;  // when the row was written (retries give up past a maximum age)
   // Non-empty: do not send, record the attempt as muted with this reason (a silence matched,
   // or a re-notification whose incident was acknowledged meanwhile).
   std::string mute;

@@ -1,9 +1,16 @@
 #include "actors/notify/delivery_policy.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 
 namespace rtmon {
+
+int64_t wall_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
 
 int64_t retry_policy::next_attempt_ms(const delivery_attempt& a, int64_t now_ms, int64_t created_ms,
                                       double jitter) const {

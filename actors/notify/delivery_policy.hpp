@@ -8,6 +8,10 @@
 
 namespace rtmon {
 
+/// Wall-clock Unix ms: notification times are compared with Postgres's now() and receivers'
+/// Retry-After, so they are real time, not the actor clock.
+int64_t wall_ms();
+
 /// Retries: exponential back-off with jitter, never sooner than the receiver's Retry-After;
 /// giving up after max_attempts or once the notification is older than max_age_ms.
 struct retry_policy {

@@ -12,12 +12,6 @@ namespace {
 
 using self_ptr = dispatcher_actor::stateful_pointer<dispatcher_state>;
 
-int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 void claim(self_ptr self);
 
 notifier_actor notifier_of(self_ptr self, channel_kind k) {
@@ -52,7 +46,7 @@ void dispatch(self_ptr self, const notification& n) {
     delivery_attempt a;
     a.notification_id = n.id;
     a.attempt = n.attempt;
-    a.started_ms = now_ms();
+    a.started_ms = wall_ms();
     a.outcome = delivery_outcome::muted;
     a.error = n.mute;
     record(self, a, 0);
@@ -62,13 +56,13 @@ void dispatch(self_ptr self, const notification& n) {
       .then(
           [=](const delivery_attempt& a) {
             auto& st = self->state;
-            auto now = now_ms();
+            auto now = wall_ms();
             int64_t next = 0;
             if (!a.attempted) {
               next = now + std::max<int64_t>(a.retry_after_ms, 1);
             } else {
               std::uniform_real_distribution<double> u{0.0, 1.0};
-              next = st.opts.retry.next_attempt_ms(a, now, now, u(st.rng));
+              next = st.opts.retry.next_attempt_ms(a, now, n.created_ms, u(st.rng));
               if (next == 0 && (a.outcome == delivery_outcome::retry ||
                                 a.outcome == delivery_outcome::ambiguous))
                 spdlog::error("notification {} ({}): giving up after {} attempts: {}", n.id,

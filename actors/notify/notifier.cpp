@@ -13,12 +13,6 @@ namespace {
 
 using self_ptr = notifier_actor::stateful_pointer<notifier_state>;
 
-int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 notifier_state::destination& destination_of(notifier_state& st, const std::string& channel) {
   auto i = st.destinations.find(channel);
   if (i == st.destinations.end()) {
@@ -43,7 +37,7 @@ void attempt(self_ptr self, const std::string& channel, notifier_state::waiting 
             auto& st = self->state;
             st.idle.push_back(s);
             if (a.retry_after_ms >= 0)
-              destination_of(st, channel).pace.hold(now_ms() + a.retry_after_ms);
+              destination_of(st, channel).pace.hold(wall_ms() + a.retry_after_ms);
             if (st.metrics)
               st.metrics
                   ->get_counter(
@@ -63,7 +57,7 @@ void attempt(self_ptr self, const std::string& channel, notifier_state::waiting 
 
 void pump(self_ptr self) {
   auto& st = self->state;
-  auto now = now_ms();
+  auto now = wall_ms();
   for (auto& [channel, d] : st.destinations) {
     while (!d.queue.empty() && !st.idle.empty()) {
       auto ready = d.pace.ready_at(now);
@@ -97,7 +91,7 @@ notifier_actor::behavior_type notifier(self_ptr self, notify::routing_ptr routin
       [=](atom::deliver, const notification& n) -> caf::result<delivery_attempt> {
         auto& st = self->state;
         auto& d = destination_of(st, n.channel);
-        auto now = now_ms();
+        auto now = wall_ms();
         // The wait ahead: this destination's pace plus everything already queued for it.
         const auto* ch = st.routing->find(n.channel);
         double rate = ch ? ch->rate_per_s : 1;

@@ -24,12 +24,6 @@ auto once(outbox_state& st, const char* what, F f) -> caf::result<decltype(f())>
   }
 }
 
-int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 }  // namespace
 
 outbox_actor::behavior_type outbox(outbox_actor::stateful_pointer<outbox_state> self,
@@ -63,7 +57,7 @@ sender_actor::behavior_type sender(sender_actor::stateful_pointer<sender_state> 
           delivery_attempt a;
           a.notification_id = n.id;
           a.attempt = n.attempt;
-          a.started_ms = now_ms();
+          a.started_ms = wall_ms();
           a.outcome = delivery_outcome::failed;
           a.error = "channel '" + n.channel + "' is not configured here";
           return a;

@@ -564,6 +564,10 @@ def parse_rfc3339(s):
     return base.timestamp() + (float(m.group(2)) if m.group(2) else 0.0)
 
 
+def sig(x):
+    return round(x, 3) if x < 1 else round(x, 2) if x < 10 else round(x, 1)
+
+
 def summarize(ctx, phases, probes):
     """Per phase and system: latency distribution (ms), missed breaches, splits, ratios."""
     out = {}
@@ -613,8 +617,10 @@ def summarize(ctx, phases, probes):
         for sysname in ctx.prom_systems:
             x = systems[sysname]["latency_ms"]
             if base and x:
-                ratios[sysname] = {k: round(x[k] / base[k], 1) if base[k] > 0 else None
+                ratios[sysname] = {k: sig(x[k] / base[k]) if base[k] > 0 else None
                                    for k in ("p50", "p99", "max", "mean")}
+                if systems["rtmon"]["missed"] or systems[sysname]["missed"]:
+                    ratios[sysname]["censored"] = True  # a side missed breaches: indicative
         out[label] = {"load_events_s": ph["achieved_events_s"],
                       "load_asked_events_s": ph["target_events_s"],
                       "fraction_of_capacity": ph["fraction_of_capacity"],
@@ -650,7 +656,9 @@ def print_table(res):
             r = s["ratio_to_rtmon"].get(sysname)
             print("    %-14s %5d %6d %10s %10s %10s %10s   %s" % (
                 sysname, d["n"], d["missed"], L.get("p50"), L.get("p99"), L.get("max"),
-                L.get("mean"), "%s / %s" % (r["p50"], r["p99"]) if r else ""))
+                L.get("mean"), ("%s / %s%s" % (r["p50"], r["p99"], "  (censored: missed "
+                                                "breaches)" if r.get("censored") else ""))
+                if r else ""))
         ph = next(p for p in res["phases"] if p["label"] == label)
         rt = s["systems"]["rtmon"]
         a, bb = rt.get("ack_to_incident_committed_ms") or {}, \
@@ -719,8 +727,9 @@ def main():
     ap.add_argument("--warmup", type=int, default=2)
     ap.add_argument("--conns", type=int, default=32,
                     help="wrk connections of the capacity run (32, as bench/processing)")
-    ap.add_argument("--tail", type=float, default=10,
-                    help="seconds to wait for rtmon's last notifications after a phase (10)")
+    ap.add_argument("--tail", type=float, default=60,
+                    help="max seconds to wait for rtmon's last notifications after a phase's "
+                         "load (60; when processing falls behind, the backlog's age)")
     ap.add_argument("--prom-tail", type=float, default=170,
                     help="max seconds after the last breach to wait for Alertmanager's "
                          "notifications (170: the default path's worst case is ~150 s)")

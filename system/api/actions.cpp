@@ -52,8 +52,8 @@ reply closed_note(pqxx::connection& conn, const std::string& timeout_sql, const 
                   const std::string& actor, const std::string& text) {
   pqxx::work tx{conn};
   tx.exec(timeout_sql);
-  auto at = ingest::format_timestamp(std::chrono::time_point_cast<std::chrono::milliseconds>(
-      std::chrono::system_clock::now()));
+  auto at = ingest::format_timestamp(
+      std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now()));
   auto r = tx.exec_params(
       "update incidents set last_seq = last_seq + 1, updated_at = now()"
       " where id = $1 and status in ('resolved', 'cancelled')"
@@ -78,8 +78,8 @@ reply closed_note(pqxx::connection& conn, const std::string& timeout_sql, const 
   auto stream_id = ins[0][0].as<int64_t>();
   tx.exec_params("select pg_notify($1, $2)", std::string{pg::stream_channel},
                  std::to_string(stream_id));
-  auto inc = tx.exec_params("select rtmon_incident_json(i)::text from incidents i where id = $1",
-                            id);
+  auto inc =
+      tx.exec_params("select rtmon_incident_json(i)::text from incidents i where id = $1", id);
   tx.commit();
   return {200, json::object{{"command_id", nullptr},
                             {"status", "done"},
@@ -97,15 +97,15 @@ void incidents_action(service& s, call& c, const std::string& action) {
   auto keep_alive = c.keep_alive;
   auto timeout_sql = s.statement_timeout_sql();
   s.run(c, [&s, id, text, actor, action, keep_alive, timeout_sql](pqxx::connection& conn,
-                                                                   http::respond_fn respond) {
+                                                                  http::respond_fn respond) {
     auto send = [&](const reply& r) { s.answer(respond, keep_alive, r); };
     try {
       std::string status, service_name, fingerprint;
       {
         pqxx::read_transaction tx{conn};
         tx.exec(timeout_sql);
-        auto r = tx.exec_params("select status, service, fingerprint from incidents where id = $1",
-                                id);
+        auto r =
+            tx.exec_params("select status, service, fingerprint from incidents where id = $1", id);
         if (r.empty()) return send(error_reply(404, "id: no such incident"));
         status = r[0][0].as<std::string>();
         service_name = r[0][1].as<std::string>();
@@ -133,10 +133,14 @@ void incidents_action(service& s, call& c, const std::string& action) {
             command_id, id, service_name, action, actor, json::serialize(body));
         tx.commit();
       }
-      json::object msg{{"type", "incident.command"}, {"id", command_id},
-                       {"incident_id", id},          {"fingerprint", fingerprint},
-                       {"service", service_name},    {"action", action},
-                       {"actor", actor},             {"at", ingest::format_timestamp(now)}};
+      json::object msg{{"type", "incident.command"},
+                       {"id", command_id},
+                       {"incident_id", id},
+                       {"fingerprint", fingerprint},
+                       {"service", service_name},
+                       {"action", action},
+                       {"actor", actor},
+                       {"at", ingest::format_timestamp(now)}};
       if (action == "note") msg["text"] = text;
       std::vector<ingest::item> items{{command_id, service_name, json::serialize(msg)}};
       auto timeout = std::chrono::milliseconds{s.cfg().api.command_timeout_ms};
@@ -158,24 +162,24 @@ void incidents_action(service& s, call& c, const std::string& action) {
               });
               return;
             }
-            s.waiter().wait(command_id, timeout,
-                            [&s, respond, keep_alive, command_id](command_outcome o) {
-                              switch (o.kind) {
-                                case command_outcome::done:
-                                  return s.answer(respond, keep_alive,
-                                                  {200, json::object{{"command_id", command_id},
-                                                                     {"status", "done"},
-                                                                     {"seq", o.seq},
-                                                                     {"incident", o.incident}}});
-                                case command_outcome::rejected:
-                                  return s.answer(respond, keep_alive,
-                                                  conflict(o.error, json::string(command_id)));
-                                default:
-                                  return s.answer(respond, keep_alive,
-                                                  {202, json::object{{"command_id", command_id},
-                                                                     {"status", "pending"}}});
-                              }
-                            });
+            s.waiter().wait(
+                command_id, timeout, [&s, respond, keep_alive, command_id](command_outcome o) {
+                  switch (o.kind) {
+                    case command_outcome::done:
+                      return s.answer(respond, keep_alive,
+                                      {200, json::object{{"command_id", command_id},
+                                                         {"status", "done"},
+                                                         {"seq", o.seq},
+                                                         {"incident", o.incident}}});
+                    case command_outcome::rejected:
+                      return s.answer(respond, keep_alive,
+                                      conflict(o.error, json::string(command_id)));
+                    default:
+                      return s.answer(
+                          respond, keep_alive,
+                          {202, json::object{{"command_id", command_id}, {"status", "pending"}}});
+                  }
+                });
           });
     } catch (const pqxx::broken_connection&) {
       send(error_reply(503, "database connection lost; retry"));

@@ -8,8 +8,26 @@
 namespace rtmon::api {
 
 command_waiter::command_waiter(std::string url)
-    : listener_("command waiter", std::move(url), pg::commands_channel,
-                std::chrono::milliseconds{200}, [this](pqxx::connection& c) { tick(c); }) {}
+    : listener_(
+          "command waiter", std::move(url), pg::commands_channel, std::chrono::milliseconds{200},
+          [this](pqxx::connection& c) { tick(c); }, [this] { expire(); }) {}
+
+void command_waiter::expire() {
+  std::vector<done_fn> late;
+  auto now = std::chrono::steady_clock::now();
+  {
+    std::lock_guard<std::mutex> guard{mx_};
+    for (auto it = waiters_.begin(); it != waiters_.end();) {
+      if (now >= it->second.deadline) {
+        late.push_back(std::move(it->second.done));
+        it = waiters_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+  for (auto& done : late) done({});
+}
 
 void command_waiter::start() { listener_.start(); }
 
@@ -27,7 +45,8 @@ void command_waiter::wait(const std::string& command_id, std::chrono::millisecon
                           done_fn done) {
   {
     std::lock_guard<std::mutex> guard{mx_};
-    waiters_.emplace(command_id, waiter{std::chrono::steady_clock::now() + timeout, std::move(done)});
+    waiters_.emplace(command_id,
+                     waiter{std::chrono::steady_clock::now() + timeout, std::move(done)});
   }
   listener_.kick();  // it may be done already (a fast owner): look now
 }

@@ -8,6 +8,7 @@
 #include <map>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include <boost/json/value.hpp>
 
@@ -40,6 +41,8 @@ class command_waiter {
     done_fn done;
   };
   void tick(pqxx::connection& conn);
+  /// Answers the waiters whose time is up (also while the database is unreachable).
+  void expire();
 
   pg_listener listener_;
   std::mutex mx_;

@@ -47,10 +47,11 @@ void incidents_list(service& s, call& c) {
     for (size_t i = 0; i < rows.size() && i < static_cast<size_t>(limit); ++i) {
       items.push_back(parse_json(rows[i][0].as<std::string>()));
       if (i + 1 == static_cast<size_t>(limit) && rows.size() > static_cast<size_t>(limit))
-        next = json::string(encode_cursor({rows[i][1].as<int64_t>(), rows[i][2].as<std::string>()}));
+        next =
+            json::string(encode_cursor({rows[i][1].as<int64_t>(), rows[i][2].as<std::string>()}));
     }
-    json::object counts{{"pending", 0}, {"triggered", 0}, {"acknowledged", 0},
-                        {"resolved", 0}, {"cancelled", 0}};
+    json::object counts{
+        {"pending", 0}, {"triggered", 0}, {"acknowledged", 0}, {"resolved", 0}, {"cancelled", 0}};
     for (const auto& r : tx.exec_params(
              "select status, count(*) from incidents"
              " where ($1 = '' or service = $1) and ($2 = '' or severity = $2)"
@@ -67,8 +68,8 @@ void incidents_get(service& s, call& c) {
   auto id = c.m.captures["id"];
   if (!valid_uuid(id)) throw bad_request("id: not an incident id (a UUID)", 404);
   s.read(c, [id](pqxx::transaction_base& tx) {
-    auto inc = tx.exec_params("select rtmon_incident_json(i)::text from incidents i where id = $1",
-                              id);
+    auto inc =
+        tx.exec_params("select rtmon_incident_json(i)::text from incidents i where id = $1", id);
     if (inc.empty()) return error_reply(404, "id: no such incident");
     json::array timeline;
     for (const auto& r : tx.exec_params(

@@ -74,7 +74,8 @@ int parse_limit(const query& q) {
   int n = 0;
   if (v->empty() || v->size() > 6) fail("limit", "must be an integer from 1 to 200");
   for (char c : *v) {
-    if (!std::isdigit(static_cast<unsigned char>(c))) fail("limit", "must be an integer from 1 to 200");
+    if (!std::isdigit(static_cast<unsigned char>(c)))
+      fail("limit", "must be an integer from 1 to 200");
     n = n * 10 + (c - '0');
   }
   if (n < 1 || n > max_limit) fail("limit", "must be an integer from 1 to 200, got " + *v);
@@ -149,16 +150,16 @@ std::optional<std::string> parse_text(const query& q, const std::string& name, s
   return v;
 }
 
-std::string encode_cursor(const cursor& c) {
-  return base64url(std::to_string(c.us) + "|" + c.id);
-}
+std::string encode_cursor(const cursor& c) { return base64url(std::to_string(c.us) + "|" + c.id); }
 
 std::optional<cursor> decode_cursor(std::string_view text) {
   if (text.empty() || text.size() > 400) return std::nullopt;
   auto raw = unbase64url(text);
   if (!raw) return std::nullopt;
   auto bar = raw->find('|');
-  if (bar == std::string::npos || bar == 0 || bar > 19 || bar + 1 >= raw->size())
+  // At most 18 digits (and a sign): always fits an int64_t, so stoll cannot throw.
+  if (bar == std::string::npos || bar == 0 || bar > 19 || bar + 1 >= raw->size() ||
+      (bar == 19 && (*raw)[0] != '-'))
     return std::nullopt;
   cursor c;
   for (size_t i = 0; i < bar; ++i) {

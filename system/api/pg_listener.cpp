@@ -25,12 +25,14 @@ class receiver : public pqxx::notification_receiver {
 }  // namespace
 
 pg_listener::pg_listener(std::string name, std::string url, std::string channel,
-                         std::chrono::milliseconds poll, tick_fn tick)
+                         std::chrono::milliseconds poll, tick_fn tick,
+                         std::function<void()> offline)
     : name_(std::move(name)),
       url_(std::move(url)),
       channel_(std::move(channel)),
       poll_(poll),
-      tick_(std::move(tick)) {
+      tick_(std::move(tick)),
+      offline_(std::move(offline)) {
   wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 }
 
@@ -79,6 +81,7 @@ void pg_listener::loop() {
       if (failures++ == 0) spdlog::warn("{}: {} (reconnecting)", name_, e.what());
       rx.reset();
       conn.reset();
+      if (offline_) offline_();
       for (int i = 0; i < 10 && !stop_; ++i)
         std::this_thread::sleep_for(std::chrono::milliseconds{std::min(100 * failures, 1000) / 10});
     }

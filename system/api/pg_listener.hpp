@@ -19,8 +19,11 @@ class pg_listener {
   /// connection (a new one is opened after a pause).
   using tick_fn = std::function<void(pqxx::connection&)>;
 
+  /// `offline` (optional) runs about every `poll` while no connection can be opened, for
+  /// work that must not wait for the database (e.g. timing out waiters).
   pg_listener(std::string name, std::string url, std::string channel,
-              std::chrono::milliseconds poll, tick_fn tick);
+              std::chrono::milliseconds poll, tick_fn tick,
+              std::function<void()> offline = nullptr);
   ~pg_listener();
   pg_listener(const pg_listener&) = delete;
   pg_listener& operator=(const pg_listener&) = delete;
@@ -36,6 +39,7 @@ class pg_listener {
   std::string name_, url_, channel_;
   std::chrono::milliseconds poll_;
   tick_fn tick_;
+  std::function<void()> offline_;
   int wake_fd_ = -1;  // eventfd: kick() wakes the poll() the thread sleeps in
   std::atomic<bool> stop_{false};
   std::thread thread_;

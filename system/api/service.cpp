@@ -80,8 +80,7 @@ void service::handle(http::request&& req, http::respond_fn respond) {
     }
     if (c.m.status == match_result::wrong_method) {
       auto res = http::json_response(
-          405,
-          json::serialize(json::object{{"error", "method not allowed; use " + c.m.allow}}),
+          405, json::serialize(json::object{{"error", "method not allowed; use " + c.m.allow}}),
           c.keep_alive);
       res.set(bhttp::field::allow, c.m.allow);
       c.respond(std::move(res));
@@ -122,11 +121,17 @@ void service::handle(http::request&& req, http::respond_fn respond) {
     answer(c.respond, c.keep_alive, error_reply(500, "route without a handler: " + name));
   } catch (const bad_request& e) {
     answer(c.respond, c.keep_alive, error_reply(e.status, e.what()));
+  } catch (const std::exception& e) {
+    // Never let an exception reach the I/O thread; the request still gets an answer.
+    spdlog::error("api: {} {}: {}", std::string{c.req.method_string()}, std::string{c.req.target()},
+                  e.what());
+    answer(c.respond, c.keep_alive, error_reply(500, "internal error"));
   }
 }
 
-http::response service::serve_ui(std::string_view encoded_path, bool head, bool keep_alive) const {
-  return ui_->serve(encoded_path, head, keep_alive);
+http::response service::serve_ui(std::string_view encoded_path, bool head, bool keep_alive,
+                                 bool wants_html) const {
+  return ui_->serve(encoded_path, head, keep_alive, wants_html);
 }
 
 void service::read(call& c, std::function<reply(pqxx::transaction_base&)> fn) {
@@ -138,7 +143,6 @@ void service::write(call& c, std::function<reply(pqxx::transaction_base&)> fn) {
 }
 
 void service::submit(call& c, bool writable, std::function<reply(pqxx::transaction_base&)> fn) {
-  auto respond = c.respond;
   auto keep_alive = c.keep_alive;
   auto timeout_sql = statement_timeout_sql();
   auto timeout_ms = cfg_.api.statement_timeout_ms;
@@ -176,19 +180,16 @@ void service::submit(call& c, bool writable, std::function<reply(pqxx::transacti
     }
     answer(respond, keep_alive, r);
   });
-  (void)respond;
 }
 
 void service::run(call& c, std::function<void(pqxx::connection&, http::respond_fn)> fn) {
   auto respond = c.respond;
   auto keep_alive = c.keep_alive;
-  bool queued = pool_ && pool_->submit(
-                             [fn = std::move(fn), respond](pqxx::connection& conn) {
-                               fn(conn, respond);
-                             },
-                             [this, respond, keep_alive](const std::string& why) {
-                               answer(respond, keep_alive, error_reply(503, why));
-                             });
+  bool queued = pool_ && pool_->submit([fn = std::move(fn),
+                                        respond](pqxx::connection& conn) { fn(conn, respond); },
+                                       [this, respond, keep_alive](const std::string& why) {
+                                         answer(respond, keep_alive, error_reply(503, why));
+                                       });
   if (!queued)
     answer(respond, keep_alive, error_reply(503, "the API is overloaded; retry in a second"));
 }

@@ -60,7 +60,8 @@ class service {
   /// Answers any request under /api.
   void handle(http::request&& req, http::respond_fn respond);
   /// Serves the built UI (GET/HEAD of non-API paths).
-  http::response serve_ui(std::string_view encoded_path, bool head, bool keep_alive) const;
+  http::response serve_ui(std::string_view encoded_path, bool head, bool keep_alive,
+                          bool wants_html) const;
   /// The live stream (/api/stream): null when the target is not a stream.
   http::stream_handle open_stream(const std::string& target, http::ws_send_fn send,
                                   http::ws_close_fn close);

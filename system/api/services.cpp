@@ -21,24 +21,25 @@ constexpr const char* merged_quantiles =
 }  // namespace
 
 json::array service_stats(pqxx::transaction_base& tx) {
-  static const std::string sql = std::string{
-      "with recent as ("
-      "  select service, signal, name, bucket, count, errors, p50, p95, p99 from aggregates"
-      "  where width_s = 10 and bucket >= now() - interval '5 minutes'),"
-      " seen as ("
-      "  select service, max(bucket) + interval '60 seconds' as last_seen from aggregates"
-      "  where width_s = 60 and bucket >= now() - interval '24 hours' group by service),"
-      " seen_recent as ("
-      "  select service, max(bucket) + interval '10 seconds' as last_seen from recent"
-      "  group by service),"
-      " open_inc as ("
-      "  select service, count(*) as n, max(case severity when 'critical' then 3"
-      "   when 'warning' then 2 else 1 end) as worst from incidents"
-      "  where status in ('pending', 'triggered', 'acknowledged') group by service),"
-      " names as (select service from seen union select service from open_inc),"
-      " logs as (select service, sum(count) as c, sum(errors) as e from recent"
-      "  where signal = 'log' group by service),"
-      " metric_rows as (select service, name, sum(count) as count, "} +
+  static const std::string sql =
+      std::string{
+          "with recent as ("
+          "  select service, signal, name, bucket, count, errors, p50, p95, p99 from aggregates"
+          "  where width_s = 10 and bucket >= now() - interval '5 minutes'),"
+          " seen as ("
+          "  select service, max(bucket) + interval '60 seconds' as last_seen from aggregates"
+          "  where width_s = 60 and bucket >= now() - interval '24 hours' group by service),"
+          " seen_recent as ("
+          "  select service, max(bucket) + interval '10 seconds' as last_seen from recent"
+          "  group by service),"
+          " open_inc as ("
+          "  select service, count(*) as n, max(case severity when 'critical' then 3"
+          "   when 'warning' then 2 else 1 end) as worst from incidents"
+          "  where status in ('pending', 'triggered', 'acknowledged') group by service),"
+          " names as (select service from seen union select service from open_inc),"
+          " logs as (select service, sum(count) as c, sum(errors) as e from recent"
+          "  where signal = 'log' group by service),"
+          " metric_rows as (select service, name, sum(count) as count, "} +
       merged_quantiles +
       "  from recent where signal = 'metric' group by service, name),"
       " metrics as (select service, jsonb_agg(jsonb_build_object('name', name, 'p50', p50,"
@@ -86,7 +87,8 @@ void services_series(service& s, call& c) {
   if (signal == "metric" && name.empty()) throw bad_request("name: required for signal=metric");
   if (signal == "log" && !name.empty()) throw bad_request("name: not used for signal=log");
   auto range = parse_range(c.q, std::chrono::system_clock::now());
-  auto width = series_width_s(std::chrono::duration_cast<std::chrono::seconds>(range.to - range.from));
+  auto width =
+      series_width_s(std::chrono::duration_cast<std::chrono::seconds>(range.to - range.from));
   // Stored widths are 10 s and 60 s; wider buckets are re-binned from the 60 s rows.
   auto source = width == 10 ? 10 : 60;
   s.read(c, [=](pqxx::transaction_base& tx) {

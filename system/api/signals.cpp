@@ -21,7 +21,9 @@ std::string like_pattern(const std::string& text) {
 namespace {
 
 // Exact cursor time text (µs), so the next page starts right after the last row served.
-std::string cursor_time(const std::optional<cursor>& c) { return c ? iso_us(c->us) : std::string{}; }
+std::string cursor_time(const std::optional<cursor>& c) {
+  return c ? iso_us(c->us) : std::string{};
+}
 
 reply page(const pqxx::result& rows, int limit) {
   json::array items;
@@ -54,8 +56,9 @@ void logs_list(service& s, call& c) {
         " and ($5 = '' or message ilike $5)"
         " and ($6 = '' or (ts, event_id) < (nullif($6, '')::timestamptz, $7))"
         " order by ts desc, event_id desc limit $8",
-        iso_ms(range.from), iso_ms(range.to), svc, level, q.empty() ? std::string{} : like_pattern(q),
-        cursor_time(after), after ? after->id : std::string{}, limit + 1);
+        iso_ms(range.from), iso_ms(range.to), svc, level,
+        q.empty() ? std::string{} : like_pattern(q), cursor_time(after),
+        after ? after->id : std::string{}, limit + 1);
     return page(rows, limit);
   });
 }

@@ -29,8 +29,8 @@ silence_input parse_silence(const std::string& body, sys_time now) {
   auto v = json::parse(body, ec);
   if (ec || !v.is_object()) throw bad_request("body: must be a JSON object");
   const auto& o = v.get_object();
-  static const char* known[] = {"service", "rule",       "severity",      "labels",
-                                "comment", "ends_at",    "duration_s",    "until_resolved"};
+  static const char* known[] = {"service", "rule",    "severity",   "labels",
+                                "comment", "ends_at", "duration_s", "until_resolved"};
   for (const auto& kv : o) {
     bool ok = false;
     for (auto k : known) ok = ok || kv.key() == k;
@@ -81,7 +81,8 @@ silence_input parse_silence(const std::string& body, sys_time now) {
       secs = d->get_int64();
     else if (d->is_uint64() && d->get_uint64() < 1u << 31)
       secs = static_cast<int64_t>(d->get_uint64());
-    else if (d->is_double() && d->get_double() == static_cast<double>(static_cast<int64_t>(d->get_double())))
+    else if (d->is_double() &&
+             d->get_double() == static_cast<double>(static_cast<int64_t>(d->get_double())))
       secs = static_cast<int64_t>(d->get_double());
     else
       throw bad_request("duration_s: a whole number of seconds");
@@ -107,7 +108,8 @@ void silences_create(service& s, call& c) {
     auto r = tx.exec_params(
         "insert into silences as s (id, service, rule, severity, labels, ends_at, until_resolved,"
         " comment, created_by) values ($1, nullif($2, ''), nullif($3, ''), nullif($4, ''),"
-        " $5::jsonb, nullif($6, '')::timestamptz, $7, $8, $9) returning rtmon_silence_json(s)::text",
+        " $5::jsonb, nullif($6, '')::timestamptz, $7, $8, $9) returning "
+        "rtmon_silence_json(s)::text",
         id, in.service, in.rule, in.severity, in.labels, in.ends_at, in.until_resolved, in.comment,
         user);
     return reply{201, parse_json(r[0][0].as<std::string>())};
@@ -122,11 +124,11 @@ void silences_list(service& s, call& c) {
   int limit = c.q.has("limit") ? parse_limit(c.q) : max_limit;
   s.read(c, [active, limit](pqxx::transaction_base& tx) {
     json::array items;
-    for (const auto& r : tx.exec_params(
-             "select rtmon_silence_json(s)::text from silences s"
-             " where ($1 = '' or rtmon_silence_active(s) = ($1 = 'true'))"
-             " order by created_at desc, id desc limit $2",
-             active, limit))
+    for (const auto& r :
+         tx.exec_params("select rtmon_silence_json(s)::text from silences s"
+                        " where ($1 = '' or rtmon_silence_active(s) = ($1 = 'true'))"
+                        " order by created_at desc, id desc limit $2",
+                        active, limit))
       items.push_back(parse_json(r[0].as<std::string>()));
     return reply{200, json::object{{"items", std::move(items)}}};
   });

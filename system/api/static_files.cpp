@@ -107,7 +107,8 @@ http::response static_files::file_response(const std::string& full, const std::s
   std::ifstream in{full, std::ios::binary};
   std::stringstream buf;
   buf << in.rdbuf();
-  auto res = text_response(200, head ? std::string{} : buf.str(), content_type_for(rel), keep_alive);
+  auto res =
+      text_response(200, head ? std::string{} : buf.str(), content_type_for(rel), keep_alive);
   // Vite names assets by content hash: they never change under the same name.
   if (rel.rfind("assets/", 0) == 0)
     res.set(bhttp::field::cache_control, "public, max-age=31536000, immutable");
@@ -118,11 +119,17 @@ http::response static_files::file_response(const std::string& full, const std::s
   return res;
 }
 
-http::response static_files::serve(std::string_view encoded_path, bool head,
-                                   bool keep_alive) const {
+http::response static_files::serve(std::string_view encoded_path, bool head, bool keep_alive,
+                                   bool wants_html) const {
   auto rel = sanitize_path(encoded_path);
   if (!rel)
     return http::json_response(400, R"({"error":"path: not a valid file path"})", keep_alive);
+  // "/" and extension-less paths are pages: only for browsers (see the header).
+  bool page =
+      encoded_path.find_first_not_of('/') == std::string_view::npos || looks_like_route(*rel);
+  if (page && !wants_html)
+    return http::json_response(
+        404, R"({"error":"no such endpoint: )" + std::string{encoded_path} + "\"}", keep_alive);
   auto index = root_.empty() ? fs::path{} : fs::path{root_} / "index.html";
   std::error_code ec;
   bool built = !root_.empty() && fs::is_regular_file(index, ec);

@@ -24,8 +24,11 @@ bool looks_like_route(std::string_view relative);
 class static_files {
  public:
   explicit static_files(std::string root);
-  /// Answers GET/HEAD `encoded_path` from the UI directory.
-  http::response serve(std::string_view encoded_path, bool head, bool keep_alive) const;
+  /// Answers GET/HEAD `encoded_path` from the UI directory. Pages ("/" and extension-less
+  /// routes) are served only to requests that accept text/html (browsers navigating); other
+  /// clients get the JSON 404 of an unknown endpoint, as before the UI existed.
+  http::response serve(std::string_view encoded_path, bool head, bool keep_alive,
+                       bool wants_html) const;
 
  private:
   http::response file_response(const std::string& full, const std::string& rel, bool head,

@@ -97,8 +97,8 @@ void stream_hub::start_new(pqxx::connection& conn) {
 void stream_hub::tick(pqxx::connection& conn) {
   if (!positioned_) {
     pqxx::nontransaction tx{conn};
-    last_seen_ = tx.exec("select coalesce(max(stream_id), 0) from incident_events")[0][0]
-                     .as<int64_t>();
+    last_seen_ =
+        tx.exec("select coalesce(max(stream_id), 0) from incident_events")[0][0].as<int64_t>();
     positioned_ = true;
   }
   start_new(conn);
@@ -112,8 +112,8 @@ void stream_hub::tick(pqxx::connection& conn) {
   // tells the truth.
   for (;;) {
     pqxx::nontransaction tx{conn};
-    auto rows = tx.exec_params(rows_sql, last_seen_, std::numeric_limits<int64_t>::max(),
-                               read_batch);
+    auto rows =
+        tx.exec_params(rows_sql, last_seen_, std::numeric_limits<int64_t>::max(), read_batch);
     for (const auto& r : rows) {
       auto id = r[0].as<int64_t>();
       auto text = r[1].as<std::string>();

@@ -165,13 +165,13 @@ void edge::handle(request&& req, respond_fn respond) {
   // The UI's browser routes share names with the ingest endpoints (/logs): a browser asking
   // for a page gets the app, API clients keep the ingest behaviour.
   bool page = method == bhttp::verb::get || method == bhttp::verb::head;
-  bool wants_html = page && std::string{req[bhttp::field::accept]}.find("text/html") !=
-                                std::string::npos;
+  bool wants_html =
+      page && std::string{req[bhttp::field::accept]}.find("text/html") != std::string::npos;
   if (api_ && page &&
       ((path != "/logs" && path != "/events" && path != "/metrics" && path != "/healthz" &&
         path != "/readyz" && path != "/ingest") ||
        ((path == "/logs" || path == "/events") && wants_html))) {
-    respond(api_->serve_ui(path, method == bhttp::verb::head, keep_alive));
+    respond(api_->serve_ui(path, method == bhttp::verb::head, keep_alive, wants_html));
     return;
   }
   signal_kind kind;

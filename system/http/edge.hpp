@@ -1,7 +1,7 @@
 // The HTTP/WebSocket edge: ingest endpoints (POST /logs, /metrics, /events; WebSocket /ingest),
 // health (/healthz, /readyz), the hub's own metrics (/metrics) and, with the api role, the query
-// API under /api (system/api) and the built UI at every other GET path. Validated items go to Kafka;
-// the client hears 202 only after Kafka acknowledged every item of its request.
+// API under /api (system/api) and the built UI at every other GET path. Validated items go to
+// Kafka; the client hears 202 only after Kafka acknowledged every item of its request.
 #pragma once
 
 #include <atomic>
@@ -29,8 +29,7 @@ class edge : public http_handler {
   bool accepts_websocket(const std::string& target) const override;
   void handle_frame(const std::string& target, uint64_t frame, std::string text,
                     ws_send_fn send) override;
-  stream_handle open_stream(const std::string& target, ws_send_fn send,
-                            ws_close_fn close) override;
+  stream_handle open_stream(const std::string& target, ws_send_fn send, ws_close_fn close) override;
 
   /// Requests and frames still waiting for Kafka (graceful shutdown waits for zero).
   size_t inflight() const { return inflight_.load(); }

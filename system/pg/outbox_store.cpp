@@ -31,7 +31,7 @@ const std::string claim_sql =
     " update notifications n set claimed_until = now() + $2::integer * interval '1 second'"
     " from c, incidents i where n.id = c.id and i.id = n.incident_id"
     " returning n.id, n.idem_key, n.incident_id::text, n.seq, n.channel, n.kind, n.event,"
-    "  n.payload::text, n.attempts + 1,"
+    "  n.payload::text, n.attempts + 1, (extract(epoch from n.created_at) * 1000)::bigint,"
     "  case when n.event = 'renotify' and i.status <> 'triggered'"
     "   then 'the incident is ' || i.status || ': re-notification dropped'"
     "   else coalesce('silenced by ' || " +
@@ -141,7 +141,8 @@ std::vector<notification> outbox_store::claim(size_t limit, int lease_s) {
       n.event = r[6].as<std::string>();
       n.payload = r[7].as<std::string>();
       n.attempt = r[8].as<uint32_t>();
-      n.mute = r[9].as<std::string>();
+      n.created_ms = r[9].as<int64_t>();
+      n.mute = r[10].as<std::string>();
       out.push_back(std::move(n));
     }
     tx.commit();

@@ -65,13 +65,13 @@ def closed_incident(env, status="resolved"):
     return iid
 
 
-def burst_incident(env, hub):
-    """The incident opened by a real error burst (once per module)."""
+def burst_incident(env, hub, service=BURST):
+    """The incident opened by a real error burst of `service` (once per module)."""
     def find():
-        items = get(hub, "/api/incidents", service=BURST).json()["items"]
+        items = get(hub, "/api/incidents", service=service).json()["items"]
         return items[0] if items else None
     if not find():
-        post_logs(hub, lines(BURST, 20, 20, time.time(), f"burst-{uuid.uuid4().hex[:6]}"))
+        post_logs(hub, lines(service, 20, 20, time.time(), f"burst-{uuid.uuid4().hex[:6]}"))
     return wait_until(find, 40, interval=0.25, what="the burst's incident in /api/incidents")
 
 
@@ -264,6 +264,21 @@ def test_acknowledge_open_incident_goes_through_a_command(env, hub):
     assert body["status"] == "done" and body["incident"]["status"] == "acknowledged"
     r = act(hub, inc["id"], "acknowledge")
     assert r.status_code == 409, r.text
+    # A note on the open incident travels the same way, then the resolve.
+    r = act(hub, inc["id"], "notes", {"text": "looking into it"}, user="alice")
+    assert r.status_code == 200, r.text
+    note_seq = r.json()["seq"]
+    r = act(hub, inc["id"], "resolve", user="bob")
+    assert r.status_code == 200, r.text
+    assert r.json()["incident"]["status"] == "resolved" and r.json()["seq"] > note_seq
+    t = get(hub, f"/api/incidents/{inc['id']}").json()["timeline"]
+    kinds = [(e["kind"], e["actor"]) for e in t]
+    assert ("acknowledged", "alice") in kinds and ("note", "alice") in kinds
+    assert kinds[-1][0] in ("resolved", "stable") and ("resolved", "bob") in kinds
+    assert act(hub, inc["id"], "resolve").status_code == 409
+    statuses = [r[0] for r in env.pg.query(
+        "select status from commands where incident_id = :'v1'", inc["id"])]
+    assert statuses.count("done") == 3, statuses
 
 
 # --- silences ----------------------------------------------------------------------------------
@@ -399,9 +414,10 @@ def test_series_width_follows_the_range(env, hub):
 
 
 def test_services_and_rules(env, hub):
-    inc = burst_incident(env, hub)
+    inc = burst_incident(env, hub, "api-burst-open")  # stays open (the other one is resolved)
     svc = wait_until(lambda: [x for x in get(hub, "/api/services").json()["items"]
-                              if x["service"] == BURST and x["error_rate"] is not None], 30,
+                              if x["service"] == "api-burst-open"
+                              and x["error_rate"] is not None], 30,
                      what="the burst service with stats")[0]
     assert svc["open_incidents"] >= 1 and svc["worst_severity"] == "critical"
     assert svc["error_rate"] > 0 and svc["logs_per_s"] > 0 and svc["last_seen"]
@@ -412,6 +428,9 @@ def test_services_and_rules(env, hub):
 
 
 # --- static UI ---------------------------------------------------------------------------------
+
+HTML = {"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"}  # what browsers send
+
 
 def raw_get(hub, path, headers=None):
     """GET with the path sent exactly as given (requests would normalise `..`)."""
@@ -427,7 +446,7 @@ def raw_get(hub, path, headers=None):
 
 
 def test_static_ui(hub):
-    status, h, body = raw_get(hub, "/")
+    status, h, body = raw_get(hub, "/", HTML)
     assert status == 200 and b"rtmon ui" in body
     assert h["Content-Type"].startswith("text/html") and h["Cache-Control"] == "no-cache"
     status, h, body = raw_get(hub, "/assets/app-1a2b3c.js")
@@ -436,8 +455,11 @@ def test_static_ui(hub):
     assert raw_get(hub, "/assets/app-1a2b3c.css")[1]["Content-Type"].startswith("text/css")
     # Client-side routes get the app; missing files do not.
     for route in ["/incidents", f"/incidents/{uuid.uuid4()}", "/services/api", "/silences"]:
-        status, h, body = raw_get(hub, route)
+        status, h, body = raw_get(hub, route, HTML)
         assert status == 200 and b"rtmon ui" in body, route
+    # Non-browser clients keep the JSON 404 of an unknown endpoint.
+    status, h, body = raw_get(hub, "/incidents")
+    assert status == 404 and json.loads(body) == {"error": "no such endpoint: /incidents"}
     assert raw_get(hub, "/assets/missing.js")[0] == 404
     # Traversal attempts never reach the file next to the UI directory.
     for path in ["/../secret.txt", "/assets/../../secret.txt", "/%2e%2e/secret.txt",
@@ -446,7 +468,7 @@ def test_static_ui(hub):
         assert b"top secret" not in body, path
         assert status in (400, 404), (path, status)
     # /logs is both an ingest endpoint and a UI route.
-    status, _, body = raw_get(hub, "/logs", {"Accept": "text/html,application/xhtml+xml"})
+    status, _, body = raw_get(hub, "/logs", HTML)
     assert status == 200 and b"rtmon ui" in body
     assert raw_get(hub, "/logs")[0] == 405
     assert raw_get(hub, "/healthz")[0] == 200
@@ -456,7 +478,7 @@ def test_static_ui(hub):
 def test_unbuilt_ui_page_and_api_only_role(env, tmp_path):
     h = env.hub(env={"RTMON_UI_DIR": str(tmp_path / "nothing"), "RTMON_ROLES": "api"})
     try:
-        status, hd, body = raw_get(h, "/")
+        status, hd, body = raw_get(h, "/", HTML)
         assert status == 200 and b"not built" in body and hd["Content-Type"].startswith("text/html")
         assert get(h, "/api/incidents", service=BULK).json()["counts"]["pending"] == 60
         # No ingest role: no ingest.
@@ -494,3 +516,36 @@ def test_openapi_matches_the_routes(hub):
         assert r.status_code < 500, (method, path, r.status_code, r.text)
     # And the stream route answers plain GETs with 426 (it needs an upgrade).
     assert get(hub, "/api/stream").status_code == 426
+
+
+# --- the pool's bounds -------------------------------------------------------------------------
+
+def test_full_queue_and_slow_queries_are_503_with_retry_after(env, hub):
+    import subprocess
+    from concurrent.futures import ThreadPoolExecutor
+    h = env.hub(env={"RTMON_ROLES": "api"},
+                extra=["--api.db-connections=1", "--api.statement-timeout-ms=1000"])
+    try:
+        assert get(h, "/api/incidents").status_code == 200
+        # Hold a lock every incidents query waits for: the one worker is stuck, the queue
+        # (64 per connection) fills, and the statement timeout ends the stuck query.
+        locker = subprocess.Popen(
+            ["psql", env.db_url, "-X", "-q", "-c",
+             "begin; lock table incidents in access exclusive mode; select pg_sleep(3); commit;"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        time.sleep(0.5)
+        t0 = time.monotonic()
+        with ThreadPoolExecutor(100) as pool:
+            answers = list(pool.map(lambda _: get(h, "/api/incidents"), range(100)))
+        locker.wait(timeout=30)
+        codes = [r.status_code for r in answers]
+        refused = [r for r in answers if r.status_code == 503 and "overloaded" in r.text]
+        timed_out = [r for r in answers if r.status_code == 503 and "longer than 1000 ms" in r.text]
+        assert refused, codes
+        assert timed_out, codes
+        assert all(r.headers.get("Retry-After") == "1" for r in refused + timed_out)
+        assert set(codes) <= {200, 503}, codes
+        assert time.monotonic() - t0 < 20
+        assert get(h, "/api/incidents").status_code == 200
+    finally:
+        h.stop()

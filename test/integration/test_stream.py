@@ -162,6 +162,16 @@ def test_too_far_behind_gets_reset_then_live(env, hub):
         " 'seq', g) from generate_series(1, 1001) g;"
         " update incidents set last_seq = 1001 where id = :'v1';"
         " select pg_notify('rtmon_stream', '')", iid)
+    # Once the hub has read them (its hello says so), a client resuming from before them is
+    # more than 1000 behind. (Before that, they would all reach it as live rows: also no gap.)
+    top = int(env.pg.scalar("select max(stream_id) from incident_events"))
+    def position():
+        ws = connect(hub)
+        try:
+            return json.loads(ws.recv())["stream_id"] >= top
+        finally:
+            ws.close()
+    wait_until(position, 10, what="the hub to read the bulk rows")
     r = Reader(connect(hub, after=start))
     r.until(lambda fs: len(fs) >= 1)
     assert r.frames[0]["type"] == "reset"
@@ -176,3 +186,41 @@ def test_bad_after_is_refused(hub):
     msg = json.loads(ws.recv())
     assert msg["type"] == "error" and msg["error"].startswith("after:")
     ws.close()
+
+
+def test_a_client_that_stops_reading_is_closed_not_buffered(env, hub):
+    import socket
+    iid = closed_incident(env)
+    ws = websocket.create_connection(f"ws://127.0.0.1:{hub.port}/api/stream", timeout=10,
+                                     sockopt=[(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)])
+    assert json.loads(ws.recv())["type"] == "hello"
+    # 1500 transitions of ~8 kB each: far more than the socket buffers hold, so the session's
+    # queue passes its bound (1000) while the client reads nothing.
+    env.pg.query(
+        "insert into incident_events (incident_id, seq, at, kind, from_status, to_status, actor,"
+        " detail, notify, message) select :'v1', g, now(), 'note', 'resolved', 'resolved', 'it',"
+        " 'flood', false, jsonb_build_object('type', 'incident.transition', 'incident_id', :'v1',"
+        " 'seq', g, 'pad', repeat('x', 8000)) from generate_series(1, 1500) g;"
+        " update incidents set last_seq = 1500 where id = :'v1';"
+        " select pg_notify('rtmon_stream', '')", iid)
+    time.sleep(3)
+    frames, close = 0, None
+    ws.settimeout(10)
+    while True:
+        try:
+            op, data = ws.recv_data(control_frame=True)
+        except websocket.WebSocketConnectionClosedException:
+            break
+        if op == websocket.ABNF.OPCODE_CLOSE:
+            close = data
+            break
+        if op == websocket.ABNF.OPCODE_TEXT:
+            frames += 1
+    assert close is not None, f"not closed after {frames} frames"
+    assert int.from_bytes(close[:2], "big") == 1008 and b"too slow" in close[2:], close
+    assert frames < 1500
+    # The hub itself is fine: a new client is served.
+    r = Reader(connect(hub))
+    note(hub, iid, "after the slow one")
+    r.until(lambda fs: any(f.get("detail") == "after the slow one" for f in fs))
+    r.ws.close()

@@ -39,20 +39,25 @@ CAF_TEST(files are served with caching headers and routes fall back to index) {
   std::ofstream{root / "secret.txt"} << "secret";
   fs::create_symlink(root / "secret.txt", root / "dist" / "link.txt");
   static_files ui{(root / "dist").string()};
-  auto res = ui.serve("/assets/a-1.js", false, true);
+  auto res = ui.serve("/assets/a-1.js", false, true, true);
   CAF_CHECK_EQUAL(res.result_int(), 200u);
   CAF_CHECK_EQUAL(res.body(), "js");
   CAF_CHECK(std::string{res["Cache-Control"]}.find("immutable") != std::string::npos);
-  res = ui.serve("/", false, true);
+  res = ui.serve("/", false, true, true);
   CAF_CHECK_EQUAL(res.body(), "<html>app</html>");
   CAF_CHECK_EQUAL(std::string{res["Cache-Control"]}, "no-cache");
-  CAF_CHECK_EQUAL(ui.serve("/incidents/42", false, true).body(), "<html>app</html>");
-  CAF_CHECK_EQUAL(ui.serve("/assets/nope.js", false, true).result_int(), 404u);
-  CAF_CHECK_EQUAL(ui.serve("/../secret.txt", false, true).result_int(), 400u);
+  res = ui.serve("/incidents/42", false, true, true);
+  CAF_CHECK_EQUAL(res.body(), "<html>app</html>");
+  CAF_CHECK_EQUAL(ui.serve("/assets/nope.js", false, true, true).result_int(), 404u);
+  CAF_CHECK_EQUAL(ui.serve("/../secret.txt", false, true, true).result_int(), 400u);
   // A symlink out of the UI directory is not followed.
-  CAF_CHECK(ui.serve("/link.txt", false, true).body() != "secret");
+  res = ui.serve("/link.txt", false, true, true);
+  CAF_CHECK(res.body() != "secret");
   static_files none{(root / "missing").string()};
-  res = none.serve("/", false, true);
+  res = none.serve("/incidents", false, true, false);  // not a browser: the API's JSON 404
+  CAF_CHECK_EQUAL(res.result_int(), 404u);
+  CAF_CHECK_EQUAL(res.body(), R"({"error":"no such endpoint: /incidents"})");
+  res = none.serve("/", false, true, true);
   CAF_CHECK_EQUAL(res.result_int(), 200u);
   CAF_CHECK(res.body().find("not built") != std::string::npos);
   fs::remove_all(root);
