@@ -34,13 +34,7 @@ _spec = importlib.util.spec_from_file_location("rtmon_it_conftest", INTEGRATION 
 it = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(it)
 
-sys.path.insert(0, str(HERE))
-try:  # the shared receivers (test/integration/receivers.py), when present and compatible
-    from receivers import SlackReceiver  # type: ignore
-    if not all(hasattr(SlackReceiver, a) for a in ("start", "stop", "bodies")):
-        raise ImportError("receivers.SlackReceiver has another interface")
-except ImportError:
-    from slack_receiver import SlackReceiver
+from receivers import SlackReceiver  # noqa: E402  (test/integration/receivers.py)
 
 ARTIFACTS = it.ARTIFACTS
 SHOTS = ARTIFACTS / "screenshots"
@@ -78,7 +72,7 @@ def stack():
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     notif = ARTIFACTS / f"e2e-notifications-{uuid.uuid4().hex[:6]}.json"
     notif.write_text(json.dumps({
-        "channels": {"slack": {"kind": "slack", "url": slack.url}},
+        "channels": {"slack": {"kind": "slack", "url": slack.url("/slack")}},
         "routes": [{"match": {}, "channels": ["slack"]}],
     }))
     env = it.Env("e2e_ui")
@@ -91,7 +85,7 @@ def stack():
 
 
 def slack_texts(slack):
-    return [json.dumps(r) if not isinstance(r, str) else r for r in slack.bodies()]
+    return [r.body.decode("utf-8", "replace") for r in slack.received()]
 
 
 def test_incident_flow_in_the_browser(stack):
@@ -102,7 +96,7 @@ def test_incident_flow_in_the_browser(stack):
     SHOTS.mkdir(parents=True)
 
     # The hub serves the UI at / with an SPA fallback.
-    r = requests.get(hub.url + "/incidents/some-id", timeout=10)
+    r = requests.get(hub.url + "/incidents/some-id", headers={"Accept": "text/html"}, timeout=10)
     assert r.status_code == 200 and '<div id="root"' in r.text, (r.status_code, r.text[:300])
 
     proc = subprocess.run(

@@ -111,7 +111,7 @@ void step(std::vector<incident_change>& out, incident_record& r, const std::stri
   auto from = r.status;
   r.status = to;
   r.last_seq += 1;
-  out.push_back({r, {entry(r, r.last_seq, kind, from, to, at)}});
+  out.push_back({r, {entry(r, r.last_seq, kind, from, to, at)}, {}});
 }
 
 std::string scalar(pqxx::connection& c, const std::string& sql) {
@@ -222,7 +222,7 @@ void test_incidents(pg::processing_store& store, pqxx::connection& db) {
     cs.back().entries[0].transition.notify = false;
     a.breach_count = 5;  // a repeat breach: row only, no entry
     a.last_value = 0.42;
-    cs.push_back({a, {}});
+    cs.push_back({a, {}, {}});
     store.apply(cs);
   }
   CHECK_EQ(scalar(db,
