@@ -25,6 +25,9 @@ void incidents_list(service& s, call& c) {
   if (severity && *severity != "info" && *severity != "warning" && *severity != "critical")
     throw bad_request("severity: must be info, warning or critical");
   auto range = parse_range(c.q, std::chrono::system_clock::now());
+  // Without an explicit `from`, open incidents are listed (and counted) however old: what is
+  // burning must never drop out of the default view. They are few (one per fingerprint).
+  bool all_open = !c.q.get("from");
   auto limit = parse_limit(c.q);
   auto after = parse_cursor(c.q);
   s.read(c, [=](pqxx::transaction_base& tx) {
@@ -37,11 +40,14 @@ void incidents_list(service& s, call& c) {
         " i.id::text from incidents i"
         " where ($1 = '' or i.status = any(string_to_array($1, ',')))"
         " and ($2 = '' or i.service = $2) and ($3 = '' or i.severity = $3)"
-        " and i.opened_at >= $4::timestamptz and i.opened_at < $5::timestamptz"
+        " and (i.opened_at >= $4::timestamptz"
+        "  or ($9 and i.status in ('pending', 'triggered', 'acknowledged')))"
+        " and i.opened_at < $5::timestamptz"
         " and ($6 = '' or (i.opened_at, i.id) < (nullif($6, '')::timestamptz, $7::uuid))"
         " order by i.opened_at desc, i.id desc limit $8",
         join(statuses), svc, sev, from, to, after ? iso_us(after->us) : std::string{},
-        after ? after->id : std::string{"00000000-0000-0000-0000-000000000000"}, limit + 1);
+        after ? after->id : std::string{"00000000-0000-0000-0000-000000000000"}, limit + 1,
+        all_open);
     json::array items;
     json::value next = nullptr;
     for (size_t i = 0; i < rows.size() && i < static_cast<size_t>(limit); ++i) {
@@ -55,8 +61,10 @@ void incidents_list(service& s, call& c) {
     for (const auto& r : tx.exec_params(
              "select status, count(*) from incidents"
              " where ($1 = '' or service = $1) and ($2 = '' or severity = $2)"
-             " and opened_at >= $3::timestamptz and opened_at < $4::timestamptz group by status",
-             svc, sev, from, to))
+             " and (opened_at >= $3::timestamptz"
+             "  or ($5 and status in ('pending', 'triggered', 'acknowledged')))"
+             " and opened_at < $4::timestamptz group by status",
+             svc, sev, from, to, all_open))
       counts[r[0].as<std::string>()] = r[1].as<int64_t>();
     return reply{200, json::object{{"items", std::move(items)},
                                    {"next_cursor", std::move(next)},

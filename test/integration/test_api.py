@@ -103,6 +103,30 @@ def test_incident_filters_and_counts(env, hub):
     assert old["items"] == [] and sum(old["counts"].values()) == 0
 
 
+def test_old_open_incidents_stay_in_the_default_view(env, hub):
+    old = "api-old"
+    env.pg.query(
+        "insert into incidents (id, fingerprint, rule, service, severity, status, summary,"
+        " opened_at, resolved_at, last_seq) values"
+        " (gen_random_uuid(), 'old|open', 'r', :'v1', 'critical', 'triggered', 'old open',"
+        "  now() - interval '3 days', null, 0),"
+        " (gen_random_uuid(), 'old|closed', 'r', :'v1', 'critical', 'resolved', 'old closed',"
+        "  now() - interval '3 days', now() - interval '2 days', 0)", old)
+    # Without `from`: what is open shows however old; closed ones only within the last hour.
+    body = get(hub, "/api/incidents", service=old).json()
+    assert [i["summary"] for i in body["items"]] == ["old open"]
+    assert body["counts"]["triggered"] == 1 and body["counts"]["resolved"] == 0
+    # An explicit range is exact.
+    since = get(hub, "/api/incidents", service=old, **{"from": "2000-01-01T00:00:00Z"})
+    assert since.status_code == 400  # beyond 31 days
+    week = get(hub, "/api/incidents", service=old,
+               **{"from": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - 7 * 86400))}).json()
+    assert sorted(i["summary"] for i in week["items"]) == ["old closed", "old open"]
+    hour = get(hub, "/api/incidents", service=old,
+               **{"from": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - 3600))}).json()
+    assert hour["items"] == []
+
+
 def test_pagination_walks_every_incident_once_in_order(env, hub):
     expected = [r[0] for r in env.pg.query(
         "select id from incidents where service = :'v1' order by opened_at desc, id desc", BULK)]
