@@ -197,6 +197,10 @@ std::string render_summary(const rule_spec& spec, const std::string& service, do
       rep = format_number(value);
     else if (name == "threshold")
       rep = format_number(spec.threshold);
+    else if (name == "value_pct")  // ratios (error rates) read better as percentages
+      rep = format_number(value * 100) + "%";
+    else if (name == "threshold_pct")
+      rep = format_number(spec.threshold * 100) + "%";
     else if (name == "stat")
       rep = to_string(spec.stat);
     else if (name == "metric")

@@ -99,6 +99,7 @@ rules_parse_result parse_rules(std::string_view json_text,
                                const std::vector<int64_t>& window_spans_ms);
 
 /// Fills a summary template. Placeholders: {rule} {service} {severity} {value} {threshold}
+/// {value_pct} {threshold_pct} (x 100 with a % sign, for ratios)
 /// {stat} {metric} {window} {op} {event_type} and {labels.NAME} / {group.NAME}; unknown ones
 /// (and labels or group keys that are not there) stay as written. Numbers use format_number,
 /// {window} format_duration; {metric} is "error_rate" for error-rate rules. An empty template

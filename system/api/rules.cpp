@@ -32,6 +32,15 @@ void rules_list(service& s, call& c) {
             {"for_s", r.for_ms % 1000 == 0 ? json::value(r.for_ms / 1000)
                                            : json::value(static_cast<double>(r.for_ms) / 1000.0)},
             {"labels", std::move(labels)}};
+        // What the UI draws: the watched statistic and its threshold (a fraction for error
+        // rates), so charts need not parse summaries.
+        if (r.kind == rule_kind::threshold || r.kind == rule_kind::error_rate) {
+          o["metric"] = r.kind == rule_kind::error_rate ? std::string{"error_rate"} : r.metric;
+          if (r.kind == rule_kind::threshold) o["stat"] = to_string(r.stat);
+          o["op"] = to_string(r.op);
+          o["threshold"] = r.threshold;
+          o["window_s"] = r.window_ms / 1000;
+        }
         auto it = states.find(r.name);
         o["states"] = it == states.end() ? json::array{} : std::move(it->second);
         items.push_back(std::move(o));

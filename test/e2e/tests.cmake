@@ -14,3 +14,8 @@ foreach(py ${RTMON_E2E_TESTS})
     LABELS e2e TIMEOUT 900 RUN_SERIAL TRUE
     ENVIRONMENT "RTMON_BIN=$<TARGET_FILE:rtmon>;RTMON_TEST_ARTIFACTS=${CMAKE_BINARY_DIR}/test-artifacts")
 endforeach()
+
+# The UI's own unit tests (vitest: stream resume, list merging, time formatting, filters).
+add_test(NAME unit.ui COMMAND bash ${PROJECT_SOURCE_DIR}/infra/ui.sh test
+  WORKING_DIRECTORY ${PROJECT_SOURCE_DIR})
+set_tests_properties(unit.ui PROPERTIES LABELS unit TIMEOUT 600)

@@ -448,6 +448,10 @@ def test_services_and_rules(env, hub):
     rules = get(hub, "/api/rules").json()["items"]
     rule = [r for r in rules if r["name"] == "high-error-rate"][0]
     assert rule["kind"] == "error_rate" and rule["severity"] == "critical"
+    assert (rule["metric"], rule["op"], rule["threshold"], rule["window_s"]) == (
+        "error_rate", ">", 0.05, 60)
+    slow = [r for r in rules if r["name"] == "slow-responses"][0]
+    assert (slow["metric"], slow["stat"], slow["threshold"]) == ("response_time", "p95", 500)
     assert inc["id"] in [s["incident_id"] for s in rule["states"]]
 
 

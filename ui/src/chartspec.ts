@@ -5,9 +5,10 @@ import { parseTime } from './time';
 /** The threshold a rendered summary names, e.g. "... (> 0.05)" or "(> 500 ms)". */
 export function parseThreshold(summary: string | null | undefined): { op: string; value: number } | null {
   if (!summary) return null;
-  const m = /\((>=|<=|>|<|==|!=)\s*(-?\d+(?:\.\d+)?(?:e[-+]?\d+)?)[^)]*\)/i.exec(summary);
+  const m = /\((>=|<=|>|<|==|!=)\s*(-?\d+(?:\.\d+)?(?:e[-+]?\d+)?)(%?)[^)]*\)/i.exec(summary);
   if (!m) return null;
-  const value = Number(m[2]);
+  // "(> 5%)": ratios are written as percentages in summaries, charted as fractions.
+  const value = Number(m[2]) / (m[3] ? 100 : 1);
   return Number.isFinite(value) ? { op: m[1]!, value } : null;
 }
 

@@ -59,6 +59,7 @@ describe('chart spec', () => {
 
   it('parses the threshold from a rendered summary', () => {
     expect(parseThreshold('api: 0.5 of logs are errors over the last 1m (> 0.05)')).toEqual({ op: '>', value: 0.05 });
+    expect(parseThreshold('api: 50% of logs are errors over the last 1m (> 5%)')).toEqual({ op: '>', value: 0.05 });
     expect(parseThreshold('api /checkout: p95 response time 812 ms over 5m (> 500 ms)')).toEqual({ op: '>', value: 500 });
     expect(parseThreshold('a deploy failed')).toBeNull();
   });
