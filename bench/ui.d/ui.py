@@ -29,7 +29,6 @@ import hashlib
 import http.client
 import json
 import os
-import random
 import re
 import shutil
 import signal
@@ -254,7 +253,8 @@ class Http:
 COMMIT_TRIGGER_SQL = """
 create or replace function bench_ui_commit() returns trigger language plpgsql as $$
 begin
-  perform pg_notify('bench_ui_commit', new.stream_id::text);
+  perform pg_notify('bench_ui_commit',
+                    new.stream_id || ' ' || extract(epoch from clock_timestamp()));
   return null;
 end $$;
 drop trigger if exists bench_ui_commit on incident_events;
@@ -278,6 +278,7 @@ class CommitListener(threading.Thread):
         self.conn = pg(db)
         self.conn.query("listen bench_ui_commit; listen rtmon_stream; listen bench_ui_floor")
         self.commit = {}       # stream_id -> arrival (monotonic)
+        self.inserted = {}     # stream_id -> the trigger's clock_timestamp() (wall, pre-commit)
         self.rtmon_stream = []  # arrivals of rtmon's NOTIFY
         self.floor = {}        # probe id -> (notify arrival, rows read)
         self.stop_flag = False
@@ -288,7 +289,9 @@ class CommitListener(threading.Thread):
             while not self.stop_flag:
                 for ch, payload, mono, _wall, _pid in self.conn.wait_notifications(0.2):
                     if ch == "bench_ui_commit":
-                        self.commit.setdefault(int(payload), mono)
+                        sid, clock = payload.split(" ")
+                        self.commit.setdefault(int(sid), mono)
+                        self.inserted.setdefault(int(sid), float(clock))
                     elif ch == "rtmon_stream":
                         self.rtmon_stream.append(mono)
                     elif ch == "bench_ui_floor":
@@ -330,9 +333,10 @@ class StreamClient(threading.Thread):
                 if not self.stop_flag:
                     self.error = repr(e)
                 return
-            t = time.monotonic()
+            t, w = time.monotonic(), time.time()
             m = json.loads(text)
             if m.get("type") == "incident.transition":
+                m["_wall"] = w
                 self.frames.setdefault(m["stream_id"], (t, m))
             else:
                 self.other[m.get("type")] = self.other.get(m.get("type"), 0) + 1
@@ -357,36 +361,49 @@ def breach_body(service):
         for k in range(BREACH_LINES)) + "\n").encode()
 
 
-def load_worker(port, rate, seconds, out_path):
+def load_worker(port, rate, seconds, out_path, conns=4):
     """Background (a subprocess, so its CPU does not hold this process's GIL): 100 healthy info
-    lines of svc-0..19 per POST, on an absolute schedule of rate/100 POSTs a second."""
+    lines of svc-0..19 per POST, on an absolute schedule of rate/100 POSTs a second spread over
+    `conns` keep-alive connections (each waits for its 202)."""
     per_post = 100
-    interval = per_post / rate
-    h = Http(port)
+    interval = per_post * conns / rate
     services = ["svc-%d" % i for i in range(20)]
-    t0 = time.monotonic()
-    n = ok = late = 0
-    while True:
-        due = t0 + n * interval
-        now = time.monotonic()
-        if due - t0 >= seconds:
-            break
-        if due > now:
-            time.sleep(due - now)
-        elif now - due > 0.005:
-            late += 1
-        ts = iso_ms(dt.datetime.now(dt.timezone.utc))
-        body = ("\n".join(json.dumps(
-            {"ts": ts, "service": services[k % 20], "level": "info", "host": "ip-10-0-0-%d" % k,
-             "message": "GET /api/items 200 in %d ms" % (5 + k % 40),
-             "attrs": {"endpoint": "/api/items", "status": 200}}, separators=(",", ":"))
-            for k in range(per_post)) + "\n").encode()
-        st, _ = h.request("POST", "/logs", body, "application/x-ndjson")
-        ok += st == 202
-        n += 1
+    t0 = time.monotonic() + 0.05
+    stats = [[0, 0, 0] for _ in range(conns)]  # posts, accepted, late
+
+    def worker(j):
+        h = Http(port)
+        n = 0
+        while True:
+            due = t0 + (n + j / conns) * interval
+            if due - t0 >= seconds:
+                break
+            now = time.monotonic()
+            if due > now:
+                time.sleep(due - now)
+            elif now - due > 0.005:
+                stats[j][2] += 1
+            ts = iso_ms(dt.datetime.now(dt.timezone.utc))
+            body = ("\n".join(json.dumps(
+                {"ts": ts, "service": services[k % 20], "level": "info",
+                 "host": "ip-10-0-0-%d" % k, "message": "GET /api/items 200 in %d ms" % (5 + k % 40),
+                 "attrs": {"endpoint": "/api/items", "status": 200}}, separators=(",", ":"))
+                for k in range(per_post)) + "\n").encode()
+            st, _ = h.request("POST", "/logs", body, "application/x-ndjson")
+            stats[j][0] += 1
+            stats[j][1] += st == 202
+            n += 1
+
+    threads = [threading.Thread(target=worker, args=(j,)) for j in range(conns)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
     wall = time.monotonic() - t0
+    posts, ok, late = (sum(x[i] for x in stats) for i in range(3))
     with open(out_path, "w") as f:
-        json.dump({"posts": n, "accepted_posts": ok, "late_slots": late, "seconds": round(wall, 2),
+        json.dump({"connections": conns, "posts": posts, "accepted_posts": ok, "late_slots": late,
+                   "seconds": round(wall, 2),
                    "achieved_events_per_s": round(ok * per_post / wall)}, f)
 
 
@@ -458,8 +475,10 @@ def stream_phase(ctx, label, transitions, spacing, load_rate):
         if t_commit is None:
             missing_commit += 1
             continue
+        ins = ctx.listener.inserted.get(sid)
         samples.append({"stream_id": sid, "service": m["service"], "kind": m.get("kind"),
-                        "latency_ms": round((t_frame - t_commit) * 1000, 3)})
+                        "latency_ms": round((t_frame - t_commit) * 1000, 3),
+                        "since_insert_ms": round((m["_wall"] - ins) * 1000, 3) if ins else None})
     seen = {s["service"] for s in samples}
     lat = [s["latency_ms"] for s in samples]
     res = {
@@ -469,6 +488,10 @@ def stream_phase(ctx, label, transitions, spacing, load_rate):
         "frames_without_commit_notification": missing_commit,
         "kinds": sorted({s["kind"] for s in samples}),
         "rtmon_commit_to_frame_ms": dist(lat),
+        # upper bound: from the row's insert (trigger clock, before the commit) to the frame
+        "rtmon_insert_to_frame_ms": dist([s["since_insert_ms"] for s in samples
+                                          if s["since_insert_ms"] is not None]),
+        "negative_samples": sum(1 for x in lat if x < 0),
         "floor_notify_rtt_ms": dist([f["notify_rtt_ms"] for f in floors]),
         "floor_relay_ms": dist([f["relay_ms"] for f in floors]),
         "usage": u, "samples": samples,
@@ -558,13 +581,17 @@ PAGE_SQL = (
     " i.id::text from incidents i"
     " where ({st} = '' or i.status = any(string_to_array({st}, ',')))"
     " and ({svc} = '' or i.service = {svc}) and ({sev} = '' or i.severity = {sev})"
-    " and i.opened_at >= {frm}::timestamptz and i.opened_at < {to}::timestamptz"
+    " and (i.opened_at >= {frm}::timestamptz"
+    "  or ({allopen} and i.status in ('pending', 'triggered', 'acknowledged')))"
+    " and i.opened_at < {to}::timestamptz"
     " and ({cur} = '' or (i.opened_at, i.id) < (nullif({cur}, '')::timestamptz, {cid}::uuid))"
     " order by i.opened_at desc, i.id desc limit {lim}")
 COUNTS_SQL = (
     "select status, count(*) from incidents"
     " where ({svc} = '' or service = {svc}) and ({sev} = '' or severity = {sev})"
-    " and opened_at >= {frm}::timestamptz and opened_at < {to}::timestamptz group by status")
+    " and (opened_at >= {frm}::timestamptz"
+    "  or ({allopen} and status in ('pending', 'triggered', 'acknowledged')))"
+    " and opened_at < {to}::timestamptz group by status")
 LIMIT = 50
 
 
@@ -587,7 +614,9 @@ class Shape:
     def window(self, now):
         if self.days is None:
             return None, None  # the handler's default: the last hour up to its own now
-        return now - dt.timedelta(days=self.days), now
+        # 31 d is the API's bound; a minute less, so the handler's own (later) clock accepts it
+        return now - dt.timedelta(days=self.days) + dt.timedelta(
+            seconds=60 if self.days >= 31 else 0), now
 
     def statuses(self):
         if self.status == "open":
@@ -604,7 +633,7 @@ class Shape:
             p["severity"] = self.severity
         frm, to = self.window(now)
         if frm:
-            p["from"], p["to"] = iso_ms(frm), iso_ms(to)
+            p["from"] = iso_ms(frm)  # as the UI: a range ends now, only `from` is sent
         if self.cursor_http:
             p["cursor"] = self.cursor_http
         return "/api/incidents" + ("?" + urllib.parse.urlencode(p) if p else "")
@@ -618,23 +647,24 @@ class Shape:
             cur, cid = iso_us(self.cursor_sql[0]), self.cursor_sql[1]
         v = {"st": q(self.statuses()), "svc": q(self.service), "sev": q(self.severity),
              "frm": q(iso_ms(frm)), "to": q(iso_ms(to)), "cur": q(cur), "cid": q(cid),
-             "lim": LIMIT + 1}
+             "lim": LIMIT + 1, "allopen": "false" if self.days is not None else "true"}
         return PAGE_SQL.format(**v), COUNTS_SQL.format(**v)
 
 
 def make_shapes(busy_service, quiet_service):
     return [
-        Shape("default (all statuses, last hour)"),
-        Shape("open, 7 d", status="open", days=7),
+        Shape("UI default: open, 7 d", status="open", days=7),
+        Shape("no parameters (last hour + every open)"),
         Shape("open, 31 d", status="open", days=31),
-        Shape("resolved, 7 d, 10 pages by cursor", status="resolved", days=7, pages=10),
-        Shape("resolved, 31 d, 10 pages by cursor", status="resolved", days=31, pages=10),
+        Shape("all statuses, 31 d, 10 pages", days=31, pages=10),
+        Shape("resolved, 7 d, 10 pages", status="resolved", days=7, pages=10),
+        Shape("resolved, 31 d, 10 pages", status="resolved", days=31, pages=10),
         Shape("service (busiest), 7 d", service=busy_service, days=7),
         Shape("service (busiest), 31 d, 5 pages", service=busy_service, days=31, pages=5),
-        Shape("service (quiet), 31 d", service=quiet_service, days=31),
+        Shape("service (quietest), 31 d", service=quiet_service, days=31),
         Shape("severity critical, 7 d", severity="critical", days=7),
         Shape("severity critical, 31 d, 5 pages", severity="critical", days=31, pages=5),
-        Shape("service + severity + resolved, 31 d", status="resolved", service=busy_service,
+        Shape("resolved + service + severity, 31 d", status="resolved", service=busy_service,
               severity="warning", days=31),
     ]
 
@@ -693,7 +723,6 @@ def list_part(ctx, rounds, per_round):
     seed_s = time.monotonic() - t0
     c.query("vacuum analyze incidents")
     c.query("vacuum analyze incident_events")
-    c.query("checkpoint")
     facts = {
         "seed_seconds": round(seed_s, 1),
         "incidents": int(c.scalar("select count(*) from incidents")),
@@ -755,6 +784,9 @@ def list_part(ctx, rounds, per_round):
             "floor_items_per_page_mean": round(sum(f["items"]) / max(len(f["items"]), 1), 1),
             "response_bytes_mean": round(sum(r["bytes"]) / max(len(r["bytes"]), 1)),
             "counts": r["counts"], "floor_counts": f["counts"],
+            "counts_agree": r["counts"] == dict(
+                {k: 0 for k in ("pending", "triggered", "acknowledged", "resolved", "cancelled")},
+                **(f["counts"] or {})),
             "matching": sum((r["counts"] or {}).get(k, 0) for k in (
                 s.statuses().split(",") if s.status else
                 ["pending", "triggered", "acknowledged", "resolved", "cancelled"])),
@@ -869,8 +901,6 @@ def main():
         if a.only != "stream":
             # api role only: no consumer, no processing; the stream hub positions at the end
             hub = ctx.hub = Hub(binary, ctx.db, ctx.run, "api", "list")
-            if a.only == "list":
-                pass
             result["list"] = list_part(ctx, a.rounds, a.requests)
             hub.stop()
             hub = None
