@@ -58,13 +58,13 @@ void incidents_list(service& s, call& c) {
     }
     json::object counts{
         {"pending", 0}, {"triggered", 0}, {"acknowledged", 0}, {"resolved", 0}, {"cancelled", 0}};
-    for (const auto& r : tx.exec_params(
-             "select status, count(*) from incidents"
-             " where ($1 = '' or service = $1) and ($2 = '' or severity = $2)"
-             " and (opened_at >= $3::timestamptz"
-             "  or ($5 and status in ('pending', 'triggered', 'acknowledged')))"
-             " and opened_at < $4::timestamptz group by status",
-             svc, sev, from, to, all_open))
+    for (const auto& r :
+         tx.exec_params("select status, count(*) from incidents"
+                        " where ($1 = '' or service = $1) and ($2 = '' or severity = $2)"
+                        " and (opened_at >= $3::timestamptz"
+                        "  or ($5 and status in ('pending', 'triggered', 'acknowledged')))"
+                        " and opened_at < $4::timestamptz group by status",
+                        svc, sev, from, to, all_open))
       counts[r[0].as<std::string>()] = r[1].as<int64_t>();
     return reply{200, json::object{{"items", std::move(items)},
                                    {"next_cursor", std::move(next)},
