@@ -11,17 +11,11 @@ namespace rtmon::pg {
 
 namespace {
 
-// The active silence (if any) that matches the row's incident now. "Until resolved" silences
-// cover the incidents open when they were made, including their "resolved" message.
+// The silence (if any) that mutes the row's notification now: rtmon_silence_mutes
+// (sql/005), the same matcher the API's "silenced" flag uses.
 constexpr const char* silence_of =
     "(select s.id::text from silences s where s.deleted_at is null"
-    " and (s.service is null or s.service = i.service) and (s.rule is null or s.rule = i.rule)"
-    " and (s.severity is null or s.severity = i.severity)"
-    " and (i.labels || i.group_labels) @> s.labels"
-    " and ((s.ends_at is not null and s.created_at <= now() and s.ends_at > now())"
-    "  or (s.until_resolved and i.opened_at <= s.created_at"
-    "   and (i.status in ('pending', 'triggered', 'acknowledged') or n.event = 'resolved')))"
-    " order by s.created_at limit 1)";
+    " and rtmon_silence_mutes(s, i, n.event) order by s.created_at limit 1)";
 
 const std::string claim_sql =
     "with c as (select id from notifications where status = 'pending'"

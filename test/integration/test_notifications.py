@@ -208,6 +208,23 @@ def test_silence_mutes_but_keeps_the_incident_visible(env, hub, slack):
     assert detail["incident"]["status"] == "triggered" and detail["incident"]["silenced"]
 
 
+def test_until_resolved_silence_mutes_the_rest_of_an_incident(env, hub, slack):
+    iid = burst(hub, "until-resolved-svc")
+    delivered(env, iid, 3)  # told it started
+    r = requests.post(hub.url + "/api/silences", json={
+        "service": "until-resolved-svc", "until_resolved": True}, timeout=10)
+    assert r.status_code == 201, r.text
+    assert act(hub, iid, "acknowledge").status_code == 200
+    assert act(hub, iid, "resolve").status_code == 200
+    rows = delivered(env, iid, 9)
+    by_event = {}
+    for _, channel, event, status, _, _ in rows:
+        by_event.setdefault(event, set()).add(status)
+    assert by_event == {"triggered": {"delivered"}, "acknowledged": {"muted"},
+                        "resolved": {"muted"}}
+    assert len(slack_for(slack, iid)) == 1
+
+
 def test_retry_after_rate_limit_and_permanent_failure(env, hub, slack):
     # 429 with Retry-After 2: the second attempt waits at least that long, then succeeds once.
     slack.script(rate_limited(2), path=SLACK)
