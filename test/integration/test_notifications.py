@@ -9,6 +9,7 @@ notification lost across kill -9 or doubled by two processes.
 Every test uses its own services; an incident is opened by an error burst (the shipped rule
 high-error-rate: > 5 % errors over 1 m, at least 20 lines, for 0 s, critical)."""
 import json
+import re
 import time
 import uuid
 
@@ -186,7 +187,7 @@ def test_renotify_until_acknowledged(env, hub, slack):
     # Re-notified every 2 s while triggered and not acknowledged.
     wait_until(lambda: len(slack_for(slack, iid, HOOK)) >= 3, 20, what="2 re-notifications")
     assert act(hub, iid, "acknowledge").status_code == 200
-    time.sleep(1)
+    time.sleep(1)  # the acknowledgement's own follow-up may still be on its way
     n = len(slack_for(slack, iid, HOOK))
     time.sleep(5)  # 2.5 intervals: nothing more after the acknowledgement follow-up
     assert len(slack_for(slack, iid, HOOK)) == n
@@ -242,7 +243,7 @@ def test_retry_after_rate_limit_and_permanent_failure(env, hub, slack):
     err = env.pg.scalar("select last_error from notifications where incident_id = :'v1'"
                         " and channel = 'slack'", bad)
     assert "invalid_payload" in err
-    time.sleep(3)
+    time.sleep(3)  # an absence: longer than the first back-off (1 s) twice over
     assert len(slack_for(slack, bad)) == 1  # never retried
     # Rate limit: five incidents at once reach Slack at most 3 at a time, then 1 per second.
     before = len(slack.received(SLACK))
@@ -294,11 +295,17 @@ def test_nothing_lost_across_kill_9(env, hub, routes, slack):
 def test_two_processes_notify_each_transition_once(env, routes, slack):
     a = env.hub(env={"RTMON_NOTIFICATIONS_FILE": routes})
     b = env.hub(env={"RTMON_NOTIFICATIONS_FILE": routes})
-    time.sleep(8)  # both in the group
+    def assigned(h):
+        m = re.search(r"^rtmon_consumer_assigned_partitions (\d+)",
+                      requests.get(h.url + "/metrics", timeout=5).text, re.M)
+        return int(m.group(1)) if m else 0
+    # 4 topics x 4 partitions split between the two members.
+    wait_until(lambda: assigned(a) > 0 and assigned(b) > 0 and assigned(a) + assigned(b) == 16,
+               60, what="both members assigned")
     ids = [burst(a if i % 2 else b, f"pair{i}") for i in range(4)]
     for i in ids:
         delivered(env, i, 3)
-    time.sleep(2)
+    time.sleep(2)  # an absence: time for a duplicate from the other process to show up
     for i in ids:
         assert len(slack_for(slack, i)) == 1
         assert len(slack_for(slack, i, HOOK)) == 1
