@@ -103,8 +103,9 @@ using incident_actor = caf::typed_actor<
 /// INCIDENT STORE: the processing tree's Postgres adapter (detached, own connection). Group
 /// commit; connection failures are retried with back-off (the data path waits: backpressure),
 /// data errors are answered as errors. After a commit it publishes the new timeline entries to
-/// rtmon.incidents (the table is the outbox: unpublished entries survive a crash) and to the
-/// live stream.
+/// rtmon.incidents (the table is the outbox: unpublished entries survive a crash). The UI's live
+/// stream reads the committed timeline from Postgres (LISTEN rtmon_stream, system/api), so it
+/// sees every process's transitions, not only this one's.
 using incident_store_actor = caf::typed_actor<
   caf::replies_to<atom::persist, incident_change>::with<uint32_t>,
   caf::replies_to<atom::load, std::string>::with<std::vector<incident_record>>,
@@ -118,14 +119,6 @@ using incident_store_actor = caf::typed_actor<
   caf::reacts_to<atom::publish, bool>,
   // The producer's verdict on a publish (true: acknowledged by Kafka).
   caf::reacts_to<atom::published, std::vector<unpublished_entry>, bool>>;
-
-/// LIVE STREAM: fans incident transitions (and later other live data) out to subscribers, who
-/// receive (atom::live, channel, json). Keeps a bounded backlog for new subscribers.
-using live_stream_actor = caf::typed_actor<
-  caf::reacts_to<atom::publish, std::string, std::string>,
-  caf::reacts_to<caf::subscribe_atom, caf::actor>,
-  caf::reacts_to<caf::leave_atom, caf::actor>,
-  caf::replies_to<atom::recent>::with<std::vector<std::string>>>;
 
 /// OUTBOX: the notification outbox's Postgres adapter (detached, own connection). Rows are
 /// claimed with a lease (FOR UPDATE SKIP LOCKED: several hub processes share the outbox).

@@ -39,8 +39,6 @@ using load = caf::atom_constant<caf::atom("load")>;            // read open inci
 using aggregate = caf::atom_constant<caf::atom("aggregate")>;  // upsert aggregate buckets
 using publish = caf::atom_constant<caf::atom("publish")>;      // publish / broadcast
 using published = caf::atom_constant<caf::atom("published")>;  // Kafka acknowledged a publish
-using live = caf::atom_constant<caf::atom("live")>;            // a live-stream message
-using recent = caf::atom_constant<caf::atom("recent")>;        // the live stream's backlog
 using command = caf::atom_constant<caf::atom("command")>;      // an incident action
 using reject = caf::atom_constant<caf::atom("reject")>;        // refuse a command
 using claim = caf::atom_constant<caf::atom("claim")>;          // take due outbox rows
@@ -66,8 +64,6 @@ constexpr load load_v{};
 constexpr aggregate aggregate_v{};
 constexpr publish publish_v{};
 constexpr published published_v{};
-constexpr live live_v{};
-constexpr recent recent_v{};
 constexpr command command_v{};
 constexpr reject reject_v{};
 constexpr claim claim_v{};

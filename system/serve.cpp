@@ -14,7 +14,6 @@
 #include "actors/shard/shard.hpp"
 #include "actors/store/incident_store.hpp"
 #include "actors/store/store.hpp"
-#include "actors/stream/live_stream.hpp"
 #include "system/api/service.hpp"
 #include "system/guardian.hpp"
 #include "system/health.hpp"
@@ -198,12 +197,10 @@ int serve(config& cfg) {
       stores.push_back(st);
       components.emplace_back("store-" + std::to_string(i), caf::actor_cast<caf::actor>(st));
     }
-    auto live = sys.spawn(live_stream, size_t{1000});
     auto incident_db = std::make_shared<pg::processing_store>(cfg.database_url);
     incident_db->set_routing(routing);
     auto incidents = sys.spawn<caf::detached>(incident_store, incident_db, publisher.get(),
-                                              cfg.kafka.topic("incidents"), live, &metrics);
-    components.emplace_back("live-stream", caf::actor_cast<caf::actor>(live));
+                                              cfg.kafka.topic("incidents"), &metrics);
     components.emplace_back("incident-store", caf::actor_cast<caf::actor>(incidents));
     auto setup = std::make_shared<processing_setup>();
     setup->rules = rules;

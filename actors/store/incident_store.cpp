@@ -82,10 +82,7 @@ void flush(self_ptr self) {
   bool lost = false;
   auto committed = write_all(
       self, st.changes, [&](const auto& xs) { st.db->apply(xs); }, "incident changes", lost);
-  // Only what is committed is announced; Kafka gets it through the outbox.
-  for (const auto& c : committed)
-    for (const auto& e : c.entries)
-      if (st.live) self->send(st.live, atom::publish_v, std::string{"incidents"}, e.message);
+  // Only what is committed is published; Kafka gets it through the outbox.
   if (!committed.empty()) self->send(self, atom::publish_v, false);
   if (!lost)
     write_all(
@@ -135,13 +132,11 @@ auto with_retries(self_ptr self, const char* what, F f) -> caf::result<decltype(
 incident_store_actor::behavior_type incident_store(self_ptr self,
                                                    std::shared_ptr<pg::processing_store> db,
                                                    kafka::producer* producer, std::string topic,
-                                                   live_stream_actor live,
                                                    metrics_registry* metrics) {
   auto& st = self->state;
   st.db = std::move(db);
   st.producer = producer;
   st.topic = std::move(topic);
-  st.live = std::move(live);
   st.metrics = metrics;
   // Entries left unpublished by an earlier run (a crash between commit and produce) go out now.
   if (st.producer) self->send(self, atom::publish_v, true);

@@ -19,7 +19,6 @@ struct incident_store_state {
   std::shared_ptr<pg::processing_store> db;
   kafka::producer* producer = nullptr;  // null: no Kafka publication (tests)
   std::string topic;                    // rtmon.incidents
-  live_stream_actor live;
   metrics_registry* metrics = nullptr;
   std::vector<std::pair<incident_change, caf::typed_response_promise<uint32_t>>> changes;
   std::vector<std::pair<std::vector<aggregate_row>, caf::typed_response_promise<uint64_t>>> aggs;
@@ -34,6 +33,6 @@ struct incident_store_state {
 incident_store_actor::behavior_type incident_store(
     incident_store_actor::stateful_pointer<incident_store_state> self,
     std::shared_ptr<pg::processing_store> db, kafka::producer* producer, std::string topic,
-    live_stream_actor live, metrics_registry* metrics);
+    metrics_registry* metrics);
 
 }  // namespace rtmon
