@@ -1,0 +1,49 @@
+// What every renderer reads from a notification, and the phrasing they share ("TRIGGERED",
+// "high-error-rate on api", times and durations). Internal to system/notify/render_*.cpp.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include <boost/json.hpp>
+
+#include "messages/notifications.hpp"
+#include "system/notify/channel.hpp"
+
+namespace rtmon::notify::detail {
+
+namespace json = boost::json;
+
+// The fields every renderer uses, read once; missing fields are empty.
+struct view {
+  json::object t;  // the transition as received ({} when the payload does not parse)
+  std::string incident_id, event, rule, service, severity, status, summary, detail, actor, at,
+      opened_at, fingerprint, seq, value, breach_count, labels, group, url;
+};
+
+view read(const channel& ch, const notification& n);
+
+// Numbers as people write them ("0.12", not boost's "1.2E-1").
+std::string number_text(const json::value& v);
+std::string text_of(const json::object& o, std::string_view key);
+// "k=v, k2=v2"
+std::string pairs_of(const json::object& o, std::string_view key);
+bool parse_iso(const std::string& iso, int64_t& unix_ms);
+// "2023-11-14 22:13:20 UTC"; the text itself when it is not a time.
+std::string pretty_time(const std::string& iso);
+// "45s", "14m", "2h 5m", "3d 4h".
+std::string duration_text(int64_t ms);
+std::string upper(std::string s);
+// Someone did it (not rtmon itself): "by alice" is worth saying.
+bool by_person(const view& v);
+// What happened, in capitals: "TRIGGERED", "ACKNOWLEDGED by alice", "RESOLVED after 14m".
+std::string headline(const view& v);
+// "high-error-rate on api"
+std::string title(const view& v);
+// Follow-ups where the detail is the value against the threshold rather than an action.
+bool tells_value(const view& v);
+// Header values carry no line breaks or other controls (no header injection).
+std::string header_safe(std::string_view s);
+
+}  // namespace rtmon::notify::detail
