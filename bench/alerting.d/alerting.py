@@ -479,10 +479,7 @@ def run_phase(ctx, label, fraction, rate, seconds, probes):
         if listener:
             listener.stop()
         r.stop()
-    mm = re.search(r"^RESULT (.*)$", wout or "", re.M)
-    if wrk.returncode != 0 or not mm:
-        die("paced wrk failed (rc %s): %s %s" % (wrk.returncode, wout, werr))
-    w = {k: int(v) for k, v in (kv.split("=") for kv in mm.group(1).split())}
+    w = bp.wrk_result(wrk, wout, werr)
     secs = w["duration_us"] / 1e6
     achieved = w["ok"] * bi.EVENTS_PER_BODY / secs
     for p in out:  # incident committed (NOTIFY from the trigger), for the split

@@ -98,6 +98,14 @@ def pg_conn(db):
     return pgwire.Conn("127.0.0.1", PG_PORT, "rtmon", "rtmon", db)
 
 
+def wrk_result(wrk, out, err):
+    """The counters of the paced wrk script's `RESULT k=v ...` line; dies if wrk failed."""
+    mm = re.search(r"^RESULT (.*)$", out or "", re.M)
+    if wrk.returncode != 0 or not mm:
+        die("paced wrk failed (rc %s): %s %s" % (wrk.returncode, out, err))
+    return {k: int(v) for k, v in (kv.split("=") for kv in mm.group(1).split())}
+
+
 def scrape_all():
     """Every sample of rtmon's GET /metrics: {'name{labels}': value}."""
     out = {}
@@ -692,10 +700,7 @@ def latency_phase(ctx, label, rate, seconds, probes):
         if listener:
             listener.stop()
         r.stop()
-    mm = re.search(r"^RESULT (.*)$", out or "", re.M)
-    if wrk.returncode != 0 or not mm:
-        die("paced wrk failed (rc %s): %s %s" % (wrk.returncode, out, err))
-    w = {k: int(v) for k, v in (kv.split("=") for kv in mm.group(1).split())}
+    w = wrk_result(wrk, out, err)
     secs = w["duration_us"] / 1e6
     # latencies
     lat, lo, trig, missed = [], [], [], []
