@@ -28,9 +28,10 @@ using store_actor = caf::typed_actor<
   // Periodic upkeep: create the coming days' partitions, drop the ones past retention.
   caf::reacts_to<atom::maintain>>;
 
-/// PARTITION: owns one assigned topic-partition. Decodes polled batches into rows, hands them
-/// to STORE in offset order (merging what queued up meanwhile), retries failures with back-off
-/// and reports durable offsets to the consumer's offset_sink.
+/// PARTITION: owns one assigned topic-partition of one pipeline. Decodes polled batches into
+/// rows; in the store pipeline hands them to STORE in offset order (merging what queued up
+/// meanwhile, retrying failures with back-off), in the processing pipeline to its PROCESSOR;
+/// reports offsets to the consumer's offset_sink once their effects are durable.
 using partition_actor = caf::typed_actor<
   // A polled batch (the consumer bounds how many are in flight per partition).
   caf::reacts_to<atom::batch, consumed_batch_ptr>,

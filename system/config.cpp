@@ -12,13 +12,14 @@ namespace rtmon {
 
 config::config() {
   opt_group{custom_options_, "rtmon"}
-      .add(roles, "roles", "roles of this process: ingest, process, api")
+      .add(roles, "roles", "roles of this process: ingest, process, store, api")
       .add(migrate_on_start, "migrate-on-start", "apply pending migrations when serving")
       .add(log_level, "log-level", "trace, debug, info, warn, error");
   opt_group{custom_options_, "kafka"}
       .add(kafka.brokers, "brokers", "bootstrap servers (env RTMON_KAFKA_BROKERS)")
       .add(kafka.topic_prefix, "topic-prefix", "prefix of rtmon's topics")
-      .add(kafka.group, "group", "consumer group of the process role")
+      .add(kafka.group, "group", "consumer group of the processing pipeline")
+      .add(kafka.raw_group, "store-group", "consumer group of the raw-row store (group-store)")
       .add(kafka.partitions, "partitions", "partitions of topics rtmon creates")
       .add(kafka.replication_factor, "replication-factor", "replication of topics rtmon creates")
       .add(kafka.linger_ms, "linger-ms", "producer linger.ms")
@@ -135,8 +136,8 @@ std::string config::load(std::vector<std::string> args) {
   if (limits.max_past_hours > store.retention_days * 24)
     return "limits.max-past-hours must not exceed store.retention-days * 24";
   for (const auto& r : roles)
-    if (r != "ingest" && r != "process" && r != "api")
-      return "unknown role '" + r + "' (use ingest, process, api)";
+    if (r != "ingest" && r != "process" && r != "store" && r != "api")
+      return "unknown role '" + r + "' (use ingest, process, store, api)";
   if (roles.empty()) return "rtmon.roles must name at least one role";
   if (processing.windows.empty()) return "processing.windows must name at least one window";
   for (const auto& w : processing.windows) {
@@ -209,7 +210,8 @@ std::string config::describe() const {
   out << "roles=";
   for (size_t i = 0; i < roles.size(); ++i) out << (i ? "," : "") << roles[i];
   out << " http=" << http_addr << " kafka=" << kafka.brokers << " topics=" << kafka.topic_prefix
-      << "{logs,metrics,events} group=" << kafka.group << " database=" << redact_url(database_url);
+      << "{logs,metrics,events} group=" << kafka.group << "," << kafka.store_group()
+      << " database=" << redact_url(database_url);
   return out.str();
 }
 

@@ -14,8 +14,9 @@ namespace rtmon {
 struct kafka_settings {
   std::string brokers = "127.0.0.1:19092";
   std::string topic_prefix = "rtmon.";
-  std::string group = "rtmon";
-  int partitions = 4;  // for topics rtmon creates itself
+  std::string group = "rtmon";  // processing pipeline (windows, rules, incidents)
+  std::string raw_group;        // raw-row store pipeline; "" = group + "-store"
+  int partitions = 4;           // for topics rtmon creates itself
   int replication_factor = 1;
   int linger_ms = 5;
   int message_timeout_ms =
@@ -26,6 +27,7 @@ struct kafka_settings {
   // so they can override rtmon's defaults (which the README documents).
   std::vector<std::string> properties;
   std::string topic(const std::string& suffix) const { return topic_prefix + suffix; }
+  std::string store_group() const { return raw_group.empty() ? group + "-store" : raw_group; }
 };
 
 struct ingest_limits {
@@ -97,7 +99,9 @@ class config : public caf::actor_system_config {
   std::string http_addr = "127.0.0.1:4000";
   int http_threads = 2;
   size_t http_max_connections = 4096;
-  std::vector<std::string> roles{"ingest", "process", "api"};
+  // process: windows, rules, incidents, notifications; store: raw rows into Postgres. Each
+  // reads the raw topics in its own consumer group (system/kafka/consumer.hpp).
+  std::vector<std::string> roles{"ingest", "process", "store", "api"};
   bool migrate_on_start = true;
   std::string log_level = "info";
 

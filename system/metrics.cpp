@@ -58,12 +58,12 @@ histogram& metrics_registry::get_histogram(const std::string& name, const std::s
 }
 
 void metrics_registry::add_gauge(const std::string& name, const std::string& help,
-                                 std::function<double()> fn) {
+                                 std::function<double()> fn, const std::string& labels) {
   std::lock_guard<std::mutex> guard{mx_};
   auto& f = families_[name];
   f.help = help;
   f.type = "gauge";
-  f.gauge = std::move(fn);
+  f.gauges[labels] = std::move(fn);
 }
 
 std::string metrics_registry::render() const {
@@ -74,7 +74,8 @@ std::string metrics_registry::render() const {
     for (const auto& [labels, c] : f.counters)
       out << name << (labels.empty() ? "" : "{" + labels + "}") << ' ' << c->value() << '\n';
     for (const auto& [labels, h] : f.histograms) out << h->render(name, labels);
-    if (f.gauge) out << name << ' ' << f.gauge() << '\n';
+    for (const auto& [labels, g] : f.gauges)
+      out << name << (labels.empty() ? "" : "{" + labels + "}") << ' ' << g() << '\n';
   }
   return out.str();
 }

@@ -43,7 +43,8 @@ class metrics_registry {
   histogram& get_histogram(const std::string& name, const std::string& help,
                            const std::string& labels = "");
   /// A value read at scrape time.
-  void add_gauge(const std::string& name, const std::string& help, std::function<double()> fn);
+  void add_gauge(const std::string& name, const std::string& help, std::function<double()> fn,
+                 const std::string& labels = "");
   std::string render() const;
 
   /// Latency buckets in seconds, 0.5 ms .. 30 s.
@@ -54,7 +55,7 @@ class metrics_registry {
     std::string help, type;
     std::map<std::string, std::unique_ptr<counter>> counters;
     std::map<std::string, std::unique_ptr<histogram>> histograms;
-    std::function<double()> gauge;
+    std::map<std::string, std::function<double()>> gauges;
   };
   mutable std::mutex mx_;
   std::map<std::string, family> families_;

@@ -115,6 +115,7 @@ int serve(config& cfg) {
 
   spdlog::info("rtmon {} starting: {}", RTMON_VERSION, cfg.describe());
   bool process = cfg.has_role("process");
+  bool store_role = cfg.has_role("store");
   bool ingest = cfg.has_role("ingest");
   try {
     if (cfg.migrate_on_start) migrate_with_retry(cfg.database_url, 60);
@@ -175,11 +176,13 @@ int serve(config& cfg) {
     }
   }
   caf::actor_system sys{cfg};
-  std::shared_ptr<kafka::consumer> consumer;
+  // Two consumer groups (system/kafka/consumer.hpp): processing and raw-row storage.
+  std::shared_ptr<kafka::consumer> consumer, raw_consumer;
   caf::actor root;
-  caf::actor shard_handle;
+  caf::actor shard_handle, raw_shard_handle;
   std::unique_ptr<pg::listener> outbox_listener;
-  if (process) {
+  std::vector<std::pair<std::string, caf::actor>> components;
+  if (store_role) {
     auto writer = std::make_shared<pg::writer>(cfg.database_url, cfg.store);
     try {
       writer->maintain();  // today's partitions exist before the first row arrives
@@ -190,13 +193,19 @@ int serve(config& cfg) {
     // Several writers, each a detached actor with its own connection: one Postgres backend
     // per writer works in parallel. Only the first one does partition upkeep.
     std::vector<store_actor> stores;
-    std::vector<std::pair<std::string, caf::actor>> components;
     for (int i = 0; i < cfg.store.writers; ++i) {
       auto w = i == 0 ? writer : std::make_shared<pg::writer>(cfg.database_url, cfg.store);
       auto st = sys.spawn<caf::detached>(store, w, &metrics, i == 0);
       stores.push_back(st);
       components.emplace_back("store-" + std::to_string(i), caf::actor_cast<caf::actor>(st));
     }
+    raw_consumer = std::make_shared<kafka::consumer>(cfg, metrics, kafka::store_pipeline(cfg));
+    auto raw = sys.spawn(shard, stores, offset_sink_ptr{raw_consumer},
+                         cfg.store.max_rows_per_request, processing_setup_ptr{});
+    raw_shard_handle = caf::actor_cast<caf::actor>(raw);
+    components.emplace_back("store-shard", raw_shard_handle);
+  }
+  if (process) {
     auto incident_db = std::make_shared<pg::processing_store>(cfg.database_url);
     incident_db->set_routing(routing);
     auto incidents = sys.spawn<caf::detached>(incident_store, incident_db, publisher.get(),
@@ -208,9 +217,9 @@ int serve(config& cfg) {
     setup->opts = processing_options_of(cfg);
     setup->opts.source = source;
     setup->metrics = &metrics;
-    consumer = std::make_shared<kafka::consumer>(cfg, metrics);
-    auto sh = sys.spawn(shard, stores, offset_sink_ptr{consumer}, cfg.store.max_rows_per_request,
-                        processing_setup_ptr{setup});
+    consumer = std::make_shared<kafka::consumer>(cfg, metrics, kafka::processing_pipeline(cfg));
+    auto sh = sys.spawn(shard, std::vector<store_actor>{}, offset_sink_ptr{consumer},
+                        cfg.store.max_rows_per_request, processing_setup_ptr{setup});
     shard_handle = caf::actor_cast<caf::actor>(sh);
     components.emplace_back("shard", caf::actor_cast<caf::actor>(sh));
     if (!routing->empty()) {
@@ -225,12 +234,14 @@ int serve(config& cfg) {
           cfg.database_url, pg::outbox_channel,
           [d](const std::string&) { caf::anon_send(d, atom::wake_v); });
     }
-    root = sys.spawn(guardian, components, [](const std::string&) { kill(getpid(), SIGTERM); });
   }
+  if (!components.empty())
+    root = sys.spawn(guardian, components, [](const std::string&) { kill(getpid(), SIGTERM); });
   // From here on a failure must stop the actors, or ~actor_system would wait for them forever.
   auto abort_start = [&](const std::string& what) {
     spdlog::critical("{}", what);
     if (consumer) consumer->stop();
+    if (raw_consumer) raw_consumer->stop();
     if (outbox_listener) outbox_listener->stop();
     if (root) caf::anon_send_exit(root, caf::exit_reason::user_shutdown);
     sys.await_all_actors_done();
@@ -239,6 +250,7 @@ int serve(config& cfg) {
   std::unique_ptr<kafka::producer> producer;
   try {
     if (consumer) consumer->start(caf::actor_cast<shard_actor>(shard_handle));
+    if (raw_consumer) raw_consumer->start(caf::actor_cast<shard_actor>(raw_shard_handle));
     // The api role sends incident commands (acknowledge, resolve, note) through it too.
     if (ingest || api) producer = std::make_unique<kafka::producer>(cfg.kafka, metrics);
   } catch (const std::exception& e) {
@@ -247,9 +259,9 @@ int serve(config& cfg) {
   std::function<bool()> kafka_probe;
   if (producer)
     kafka_probe = [p = producer.get()] { return p->probe(2000); };
-  else if (consumer)
-    kafka_probe = [c = consumer.get()] { return c->probe(2000); };
-  health_monitor health{kafka_probe, process || cfg.has_role("api") ? cfg.database_url : ""};
+  else if (consumer || raw_consumer)
+    kafka_probe = [c = consumer ? consumer.get() : raw_consumer.get()] { return c->probe(2000); };
+  health_monitor health{kafka_probe, process || store_role || api ? cfg.database_url : ""};
   health.check_now();
   health.start();
 
@@ -311,8 +323,9 @@ int serve(config& cfg) {
   if (api_service) api_service->stop();  // api: queued queries are answered 503, threads joined
   if (producer) producer->shutdown(5000);
   health.stop();
-  // 2. Leave the consumer group: in-flight rows become durable, offsets are committed.
+  // 2. Leave the consumer groups: in-flight effects become durable, offsets are committed.
   if (consumer) consumer->stop();
+  if (raw_consumer) raw_consumer->stop();
   if (outbox_listener) outbox_listener->stop();
   if (root) caf::anon_send_exit(root, caf::exit_reason::user_shutdown);
   sys.await_all_actors_done();

@@ -61,7 +61,9 @@ void send_store(self_ptr self) {
   auto batch = st.logic.inflight();
   if (auto warm = st.logic.take_warm(); warm && st.processor)
     observe(self, warm, true, 0);  // sent before the live rows: applied before them
-  if (batch->rows() == 0) {        // nothing live (warm-up records only)
+  // Nothing to write: warm-up records only, or the processing pipeline, whose raw rows the
+  // store pipeline writes (its own consumer group). The batch goes straight to the processor.
+  if (batch->rows() == 0 || !st.store) {
     stored(self, batch, store_result{});
     return;
   }

@@ -12,9 +12,9 @@ namespace rtmon {
 struct partition_actor_state {
   partition_state logic;
   topic_partition tp;
-  store_actor store;
+  store_actor store;  // null: no raw storage (the processing pipeline)
   offset_sink_ptr offsets;
-  processor_actor processor;  // null: no processing (raw storage only)
+  processor_actor processor;  // null: no processing (the store pipeline)
   struct awaiting_effects {
     uint64_t id;
     partition_state::durable_mark mark;

@@ -28,9 +28,9 @@ processor_actor processor_of(self_ptr self, int32_t p) {
 
 partition_actor spawn_child(self_ptr self, const topic_partition& tp) {
   auto& st = self->state;
+  auto store = st.stores.empty() ? store_actor{} : st.stores[store_index(tp, st.stores.size())];
   auto child = self->spawn<caf::monitored>(
-      partition, tp, st.stores[store_index(tp, st.stores.size())], st.offsets,
-      st.max_rows_per_request, processor_of(self, tp.partition));
+      partition, tp, store, st.offsets, st.max_rows_per_request, processor_of(self, tp.partition));
   st.children[tp].handle = child;
   st.by_addr[child.address()] = tp;
   return child;

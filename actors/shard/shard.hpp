@@ -35,7 +35,8 @@ struct shard_state {
   std::map<int32_t, shard_group> groups;
   std::map<caf::actor_addr, topic_partition> by_addr;  // partition actors
   std::map<caf::actor_addr, int32_t> processors;       // processor -> partition number
-  std::vector<store_actor> stores;  // writers; a partition always uses the same one
+  std::vector<store_actor> stores;  // writers (a partition always uses the same one); none in
+                                    // the processing pipeline
   offset_sink_ptr offsets;
   processing_setup_ptr processing;
   size_t max_rows_per_request = 20000;

@@ -2,7 +2,7 @@
 
 One run, one stream of traffic, three alerting paths watching it at the same time:
 
-  rtmon         the hub (roles ingest,process,api) with the shipped rule high-error-rate
+  rtmon         the hub (roles ingest,process,store,api) with the shipped rule high-error-rate
                 (error share > 5 % over 1 m, min 20 lines, for 0 s) and a notifications file
                 routing every incident to a Slack channel whose URL is the bench's receiver;
   prom_default  Debian's Prometheus 2.42 + Alertmanager 0.25 with their default timers
@@ -410,7 +410,7 @@ def run_phase(ctx, label, fraction, rate, seconds, probes):
     c0.close()
     prefix = "%s_%s." % (ctx.run, label)
     group = "%s_g%s" % (ctx.run, label)
-    r = bi.Rtmon(ctx.binary, "ingest,process,api", url, prefix, 5, group,
+    r = bi.Rtmon(ctx.binary, "ingest,process,store,api", url, prefix, 5, group,
                  os.path.join(ctx.work, "rtmon-%s.log" % label),
                  extra=["--processing.rules-file=%s" % ctx.rules_file])
     listener = lag = wrk = None
@@ -926,7 +926,7 @@ def main():
         "config": {
             "machine": machine,
             "rtmon": binfo,
-            "rtmon_roles": "ingest,process,api", "rtmon_rules_file": open(ctx.rules_file).read(),
+            "rtmon_roles": "ingest,process,store,api", "rtmon_rules_file": open(ctx.rules_file).read(),
             "rtmon_notifications_file": open(os.environ["RTMON_NOTIFICATIONS_FILE"]).read(),
             "breach": "one POST /logs of %d error lines (ts = now) for a fresh service "
                       "brk-<run>-<phase>-<i>; t0 = HTTP 202 read (keep-alive connection), the "

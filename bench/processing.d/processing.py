@@ -15,7 +15,7 @@
     commit shows within 0.1 s). Ratios: rules/COPY, rules/norules, norules/COPY.
 (b) Breach latency. Ingest capacity = closed-loop wrk events/s of an ingest-only rtmon (as in
     bench/ingest part (a), linger 5, 32 connections). Then one rtmon with roles
-    ingest,process,api on a fresh database runs under paced background load (healthy info logs
+    ingest,process,store,api on a fresh database runs under paced background load (healthy info logs
     of 20 services, 100-event bodies, wrk + paced.lua) at half that capacity; during it, P times,
     one POST of 30 error logs for a fresh service (so each opens incident
     'high-error-rate|<service>'). Latency = time the LISTENing connection receives the NOTIFY
@@ -127,8 +127,10 @@ def metric_summary(m):
         c, s = m.get(name + "_count", 0), m.get(name + "_sum", 0)
         return round(s / c * 1000, 2) if c else None
     out = {
-        "consumer_records": m.get("rtmon_consumer_records_total"),
-        "consumer_pauses": m.get("rtmon_consumer_pauses_total"),
+        "consumer_records": {p: m.get('rtmon_consumer_records_total{pipeline="%s"}' % p)
+                             for p in ("process", "store")},
+        "consumer_pauses": {p: m.get('rtmon_consumer_pauses_total{pipeline="%s"}' % p)
+                            for p in ("process", "store")},
         "store_commits": m.get("rtmon_store_commit_seconds_count"),
         "store_commit_ms_mean": mean_ms("rtmon_store_commit_seconds"),
         "rows_inserted": m.get('rtmon_store_rows_total{outcome="inserted"}'),
@@ -426,7 +428,7 @@ def measure_drain(ctx, rnd, variant):
     c.pg_settle(c.pg_background() | set(bi.pg_backends(c.pg_pid, name)))
     ctx.quiet.wait("rtmon drain (%s)" % variant)
     s0, b0 = c.snap(), bi.machine_busy()
-    r = bi.Rtmon(ctx.binary, "process", url, ctx.backlog_prefix, 5, group,
+    r = bi.Rtmon(ctx.binary, "process,store", url, ctx.backlog_prefix, 5, group,
                  os.path.join(ctx.work, "rtmon-drain-%s-r%d.log" % (variant, rnd)),
                  extra=["--processing.rules-file=%s" % rules, COMMIT_PROPS])
     t0 = r.t_launch
@@ -443,7 +445,8 @@ def measure_drain(ctx, rnd, variant):
             if r.p.poll() is not None:
                 die("rtmon (process) exited with %s; see %s" % (r.p.returncode, r.logpath))
             now = time.monotonic()
-            _, committed, _ = kc.lag(group, topics)
+            # Both pipelines done: processing (group) and the raw store (group-store).
+            committed = min(kc.lag(g, topics)[1] for g in (group, group + "-store"))
             if committed >= end_total:
                 t_lag0 = now
             if t_rows is None and (now >= next_count or t_lag0 is not None):
@@ -598,7 +601,10 @@ class LagSampler(threading.Thread):
 def wait_assigned(timeout=30):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if scrape_all().get("rtmon_consumer_assigned_partitions", 0) >= 2 * PARTITIONS:
+        m = scrape_all()
+        if (m.get('rtmon_consumer_assigned_partitions{pipeline="process"}', 0) >= 2 * PARTITIONS
+                and m.get('rtmon_consumer_assigned_partitions{pipeline="store"}', 0)
+                >= 2 * PARTITIONS):
             return True
         time.sleep(0.2)
     return False
@@ -618,7 +624,7 @@ ctx_breach_lines = 30
 
 
 def latency_phase(ctx, label, rate, seconds, probes):
-    """rtmon (ingest,process,api) under paced healthy load at `rate` events/s; `probes`
+    """rtmon (ingest,process,store,api) under paced healthy load at `rate` events/s; `probes`
     breaching POSTs for fresh services; latency = NOTIFY receipt - HTTP 202 arrival."""
     name = "%s_lat_%s" % (ctx.run, label)
     url = bi.fresh_db(name)
@@ -628,10 +634,10 @@ def latency_phase(ctx, label, rate, seconds, probes):
     c0.close()
     prefix = "%s_lat_%s." % (ctx.run, label)
     group = "%s_glat_%s" % (ctx.run, label)
-    r = bi.Rtmon(ctx.binary, "ingest,process,api", url, prefix, 5, group,
+    r = bi.Rtmon(ctx.binary, "ingest,process,store,api", url, prefix, 5, group,
                  os.path.join(ctx.work, "rtmon-latency-%s.log" % label),
                  extra=["--processing.rules-file=%s" % ctx.rules_file])
-    listener = lag = wrk = None
+    listener = lag = store_lag = wrk = None
     probes_out = []
     try:
         r.wait_ready()
@@ -645,8 +651,10 @@ def latency_phase(ctx, label, rate, seconds, probes):
         ctx.quiet.wait("latency phase %s" % label)
         listener = Listener(name)
         listener.start()
-        lag = LagSampler(group, topics_of(prefix))
+        lag = LagSampler(group, topics_of(prefix))  # processing: what alerts wait for
         lag.start()
+        store_lag = LagSampler(group + "-store", topics_of(prefix))  # raw rows: by the way
+        store_lag.start()
         c = bi.Cpu()
         s0, r0, th0, b0 = c.snap(), r.cpu(), r.threads(), bi.machine_busy()
         req_rate = rate / bi.EVENTS_PER_BODY
@@ -697,6 +705,8 @@ def latency_phase(ctx, label, rate, seconds, probes):
             wrk.wait()
         if lag:
             lag.stop()
+        if store_lag:
+            store_lag.stop()
         if listener:
             listener.stop()
         r.stop()
@@ -716,8 +726,9 @@ def latency_phase(ctx, label, rate, seconds, probes):
         lat.append(p["notify_ms"])
         lo.append(p["tx_start_ms"])
         trig.append(p["trigger_clock_ms"])
-    # Where the time goes: logs.ingested_at defaults to now() = the start of the store
-    # transaction that wrote the probe's raw rows (the rules see them only after its commit).
+    # How far the raw store trails: logs.ingested_at defaults to now() = the start of the store
+    # transaction that wrote the probe's raw rows. (The rules do not wait for it: the store
+    # pipeline is its own consumer group.)
     db = pg_conn(name)
     stored = {row[0]: float(row[1]) for row in db.query(
         "select service, extract(epoch from min(ingested_at)) from logs "
@@ -765,6 +776,9 @@ def latency_phase(ctx, label, rate, seconds, probes):
                          # the committed offsets trail by up to auto.commit.interval.ms (1 s)
                          "keeps_up": bool(lags) and max(lags) <= 2 * achieved,
                          "samples": lag.samples[:: max(1, len(lag.samples) // 30)]},
+        "store_consumer_lag": {"max": max(x[1] for x in store_lag.samples)
+                               if store_lag.samples else None,
+                               "last": store_lag.samples[-1][1] if store_lag.samples else None},
         "cpu_s": {k: round(v, 3) for k, v in cpu.items()},
         "cpu_cores": {k: round(v / wall, 2) for k, v in cpu.items()},
         "cpu_us_per_event": {k: round(v / max(w["ok"] * bi.EVENTS_PER_BODY, 1) * 1e6, 2)
@@ -1048,7 +1062,7 @@ def main():
                          COMMIT_PROPS, args.poll),
             "rules_file": open(ctx.rules_file).read() if hasattr(ctx, "rules_file") else None,
             "norules_file": '{"rules": []}',
-            "latency": {"roles": "ingest,process,api", "load": "wrk -t1 -c<conns> + "
+            "latency": {"roles": "ingest,process,store,api", "load": "wrk -t1 -c<conns> + "
                         "bench/processing.d/paced.lua, 100 healthy info logs of 20 services per "
                         "POST, ts = send time; conns = %s" % (
                             args.load_conns or "Little's law: rate/100 x 150 ms, >= 32"), "load_seconds": args.load_seconds,

@@ -861,7 +861,7 @@ def main():
         admin.query('create database "%s"' % ctx.db)
         admin.close()
         if a.only != "list":
-            hub = ctx.hub = Hub(binary, ctx.db, ctx.run, "ingest,process,api", "stream")
+            hub = ctx.hub = Hub(binary, ctx.db, ctx.run, "ingest,process,store,api", "stream")
             c = pg(ctx.db)
             c.query(COMMIT_TRIGGER_SQL)
             c.close()

@@ -37,19 +37,35 @@ int64_t now_ms() {
       .count();
 }
 
+std::string label(const pipeline& p) { return "pipeline=\"" + p.name + "\""; }
+
 }  // namespace
 
-consumer::consumer(const config& cfg, metrics_registry& metrics)
+pipeline processing_pipeline(const config& cfg) {
+  // Commands share the data's key (service) and partition count, and the range assignor gives
+  // one process the same partition number of every topic: a service's commands reach the
+  // process that owns its incidents.
+  return {
+      "process", cfg.kafka.group, {"logs", "metrics", "events", "commands"}, cfg.warmup_ms() > 0};
+}
+
+pipeline store_pipeline(const config& cfg) {
+  return {"store", cfg.kafka.store_group(), {"logs", "metrics", "events"}, false};
+}
+
+consumer::consumer(const config& cfg, metrics_registry& metrics, pipeline what)
     : cfg_(cfg),
+      pipeline_(std::move(what)),
       metrics_(metrics),
-      consumed_(metrics.get_counter("rtmon_consumer_records_total", "Records polled from Kafka")),
+      consumed_(metrics.get_counter("rtmon_consumer_records_total", "Records polled from Kafka",
+                                    label(pipeline_))),
       paused_(metrics.get_counter("rtmon_consumer_pauses_total",
-                                  "Partitions paused for backpressure")) {
+                                  "Partitions paused for backpressure", label(pipeline_))) {
   config_builder conf;
   const auto& k = cfg.kafka;
   conf.set("bootstrap.servers", k.brokers);
-  conf.set("group.id", k.group);
-  conf.set("client.id", "rtmon-process");
+  conf.set("group.id", pipeline_.group);
+  conf.set("client.id", "rtmon-" + pipeline_.name);
   // At-least-once with an idempotent sink: offsets are stored by hand after the DB commit and
   // committed in the background; a new group starts at the beginning of the backlog.
   conf.set("enable.auto.offset.store", "false");
@@ -67,8 +83,9 @@ consumer::consumer(const config& cfg, metrics_registry& metrics)
   rd_kafka_conf_set_opaque(conf.get(), this);
   rk_ = conf.create(RD_KAFKA_CONSUMER);
   rd_kafka_poll_set_consumer(rk_);
-  metrics_.add_gauge("rtmon_consumer_assigned_partitions", "Partitions owned by this process",
-                     [this] { return static_cast<double>(assigned_.load()); });
+  metrics_.add_gauge(
+      "rtmon_consumer_assigned_partitions", "Partitions owned by this process",
+      [this] { return static_cast<double>(assigned_.load()); }, label(pipeline_));
 }
 
 consumer::~consumer() {
@@ -79,10 +96,7 @@ consumer::~consumer() {
 void consumer::start(shard_actor shard) {
   shard_ = std::move(shard);
   tp_list topics;
-  // Commands share the data's key (service) and partition count, and the range assignor gives
-  // one process the same partition number of every topic: a service's commands reach the
-  // process that owns its incidents.
-  for (auto kind : {"logs", "metrics", "events", "commands"})
+  for (const auto& kind : pipeline_.kinds)
     rd_kafka_topic_partition_list_add(topics.list, cfg_.kafka.topic(kind).c_str(),
                                       RD_KAFKA_PARTITION_UA);
   if (auto err = rd_kafka_subscribe(rk_, topics.list); err != RD_KAFKA_RESP_ERR_NO_ERROR)
@@ -266,7 +280,7 @@ void consumer::drain_control() {
 
 int64_t consumer::warmup_start(const topic_partition& tp, int64_t target) {
   auto span = cfg_.warmup_ms();
-  if (span <= 0 || target <= 0) return target;
+  if (!pipeline_.warmup || span <= 0 || target <= 0) return target;
   tp_list l;
   l.add(tp)->offset = now_ms() - span;  // offsets_for_times takes a timestamp here
   auto err = rd_kafka_offsets_for_times(rk_, l.list, 10000);
@@ -283,7 +297,7 @@ int64_t consumer::warmup_start(const topic_partition& tp, int64_t target) {
 void consumer::plan_warmup(rd_kafka_topic_partition_list_t* parts) {
   // Newly owned partitions start at their committed offsets; the window span before that is
   // replayed first (state only), so windows are exact from the first live record on.
-  if (cfg_.warmup_ms() <= 0 || parts->cnt == 0) return;
+  if (!pipeline_.warmup || cfg_.warmup_ms() <= 0 || parts->cnt == 0) return;
   auto* committed = rd_kafka_topic_partition_list_copy(parts);
   if (auto err = rd_kafka_committed(rk_, committed, 10000); err != RD_KAFKA_RESP_ERR_NO_ERROR) {
     spdlog::warn("kafka consumer: committed offsets unknown ({}); no warm-up",

@@ -1,8 +1,9 @@
-// The Kafka consumer adapter: one poll thread in consumer group `rtmon`, subscribed to the raw
-// topics. It batches polled records per partition and hands them to the SHARD, at most
-// `max_inflight_batches` per partition (beyond that the partition is paused and later re-read
-// from the first record not handed over, so memory stays bounded). Offsets are stored only
-// when the partition actor reports the rows durable (enable.auto.offset.store=false).
+// The Kafka consumer adapter: one poll thread in one consumer group, subscribed to the raw
+// topics of its pipeline. It batches polled records per partition and hands them to the SHARD,
+// at most `max_inflight_batches` per partition (beyond that the partition is paused and later
+// re-read from the first record not handed over, so memory stays bounded). Offsets are stored
+// only when the partition actor reports the records' effects durable
+// (enable.auto.offset.store=false).
 #pragma once
 
 #include <atomic>
@@ -25,9 +26,27 @@ struct rd_kafka_topic_partition_list_s;
 
 namespace rtmon::kafka {
 
+/// What one consumer group reads and does. The process role runs two (a deviation from
+/// design.md's single group): `process` (windows, rules, incidents: cheap per record, and
+/// latency-critical) and `store` (raw rows into Postgres: the costliest work per record). In
+/// one group, alerting could only see a record once Postgres had taken its raw row, so a store
+/// backlog delayed every alert by its age; in two groups alerting reads at the head of the log
+/// while the raw rows drain at Postgres's pace, and each group commits its own offsets after
+/// its own effects are durable. Kafka is the buffer between them.
+struct pipeline {
+  std::string name;                // "process" or "store": client.id and metric label
+  std::string group;               // consumer group id
+  std::vector<std::string> kinds;  // topics without the prefix: logs, metrics, events, commands
+  bool warmup = false;             // replay the window span before the committed offsets
+};
+
+/// The two pipelines of the process role, from the configuration.
+pipeline processing_pipeline(const config& cfg);
+pipeline store_pipeline(const config& cfg);
+
 class consumer : public offset_sink {
  public:
-  consumer(const config& cfg, metrics_registry& metrics);
+  consumer(const config& cfg, metrics_registry& metrics, pipeline what);
   ~consumer() override;
 
   /// Subscribes and starts the poll thread, handing batches to `shard`.
@@ -82,6 +101,7 @@ class consumer : public offset_sink {
 
   shard_actor shard_;
   const config& cfg_;
+  const pipeline pipeline_;
   metrics_registry& metrics_;
   counter& consumed_;
   counter& paused_;

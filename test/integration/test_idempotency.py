@@ -138,7 +138,7 @@ def test_a_replay_of_rtmon_assigned_ids_changes_nothing(env):
     ids = r.json()["ids"]
     wait_until(lambda: env.pg.scalar("select count(*) from logs where service like 'replay-%'")
                == "300", 30, what="300 rows")
-    b = env.hub(env={"RTMON_ROLES": "process"}, group=env.group + "-replay")
+    b = env.hub(env={"RTMON_ROLES": "store"}, group=env.group + "-replay")
 
     def replayed():
         text = requests.get(b.url + "/metrics", timeout=5).text

@@ -304,7 +304,7 @@ def test_kill9_during_burst_and_restart_duplicates_nothing(env):
 
 def assigned(hub):
     text = requests.get(hub.url + "/metrics", timeout=5).text
-    m = re.search(r"^rtmon_consumer_assigned_partitions (\d+)", text, re.M)
+    m = re.search(r'^rtmon_consumer_assigned_partitions{pipeline="process"} (\d+)', text, re.M)
     return int(m.group(1)) if m else 0
 
 

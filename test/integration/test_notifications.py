@@ -296,7 +296,7 @@ def test_two_processes_notify_each_transition_once(env, routes, slack):
     a = env.hub(env={"RTMON_NOTIFICATIONS_FILE": routes})
     b = env.hub(env={"RTMON_NOTIFICATIONS_FILE": routes})
     def assigned(h):
-        m = re.search(r"^rtmon_consumer_assigned_partitions (\d+)",
+        m = re.search(r'^rtmon_consumer_assigned_partitions{pipeline="process"} (\d+)',
                       requests.get(h.url + "/metrics", timeout=5).text, re.M)
         return int(m.group(1)) if m else 0
     # 4 topics x 4 partitions split between the two members.

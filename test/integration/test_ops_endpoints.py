@@ -102,9 +102,12 @@ def test_metrics_count_what_was_sent(env, hub):
     assert delta("rtmon_store_rows_total", 'outcome="inserted"') == 7
     assert delta("rtmon_store_rows_total", 'outcome="duplicate"') == 0
     assert delta("rtmon_store_rows_total", 'outcome="dead_letter"') == 0
-    assert value(after, "rtmon_consumer_assigned_partitions") == 16
+    # Two consumer groups: processing reads 4 topics (with commands), the raw store 3.
+    assert value(after, "rtmon_consumer_assigned_partitions", 'pipeline="process"') == 16
+    assert value(after, "rtmon_consumer_assigned_partitions", 'pipeline="store"') == 12
     assert value(after, "rtmon_ingest_inflight_requests") == 0
-    assert delta("rtmon_consumer_records_total") == 6
+    assert delta("rtmon_consumer_records_total", 'pipeline="process"') == 6
+    assert delta("rtmon_consumer_records_total", 'pipeline="store"') == 6
     assert delta("rtmon_kafka_produce_seconds_count") == 3
     # Histogram buckets are cumulative and end with +Inf = count.
     buckets = sorted(((float(re.search(r'le="([^"]+)"', k[1]).group(1).replace("+Inf", "inf")), v)

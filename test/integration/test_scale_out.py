@@ -1,5 +1,5 @@
-"""Two rtmon processes in one consumer group split the partitions; every event is stored once,
-also across a rebalance when one of them leaves."""
+"""Two rtmon processes in one consumer group split the partitions (of both pipelines: processing
+and raw store); every event is stored once, also across a rebalance when one of them leaves."""
 import re
 
 import requests
@@ -7,9 +7,10 @@ import requests
 from conftest import wait_until
 
 
-def assigned(hub):
+def assigned(hub, pipeline="process"):
     text = requests.get(hub.url + "/metrics", timeout=5).text
-    m = re.search(r"^rtmon_consumer_assigned_partitions (\d+)", text, re.M)
+    m = re.search(rf'^rtmon_consumer_assigned_partitions{{pipeline="{pipeline}"}} (\d+)', text,
+                  re.M)
     return int(m.group(1)) if m else 0
 
 
@@ -23,10 +24,14 @@ def post_events(hub, start, n):
 
 def test_two_processes_split_partitions_and_store_each_event_once(env):
     a = env.hub()
-    b = env.hub(env={"RTMON_ROLES": "process"})
+    b = env.hub(env={"RTMON_ROLES": "process,store"})
     # 4 topics (logs, metrics, events, commands) x 4 partitions between two members of the group.
     wait_until(lambda: assigned(a) > 0 and assigned(b) > 0 and assigned(a) + assigned(b) == 16,
                timeout=60, what="both members assigned")
+    # The raw store's group: 3 topics (no commands) x 4 partitions.
+    wait_until(lambda: assigned(a, "store") > 0 and assigned(b, "store") > 0
+               and assigned(a, "store") + assigned(b, "store") == 12,
+               timeout=60, what="both members of the store group assigned")
     ids = post_events(a, 0, 400)
     wait_until(lambda: env.pg.scalar("select count(*) from events") == "400", timeout=60,
                what="400 rows")
@@ -37,7 +42,8 @@ def test_two_processes_split_partitions_and_store_each_event_once(env):
 
     # B leaves: its partitions move to A, nothing is lost or doubled.
     assert b.stop() == 0
-    wait_until(lambda: assigned(a) == 16, timeout=60, what="A owns every partition")
+    wait_until(lambda: assigned(a) == 16 and assigned(a, "store") == 12, timeout=60,
+               what="A owns every partition")
     ids += post_events(a, 400, 200)
     wait_until(lambda: env.pg.scalar("select count(*) from events") == "600", timeout=60,
                what="600 rows")
