@@ -174,8 +174,13 @@ void consumer::dispatch_due(bool force) {
   for (auto& [tp, p] : parts_)
     if (p.resume_at >= 0 && p.inflight < cfg_.consumer.max_inflight_batches && now >= p.next_seek)
       seek_and_resume(tp, p, p.resume_at);
+  // Without a free credit, due records keep waiting in `pending` (which grows into a bigger
+  // batch) instead of pausing: a pause drops what librdkafka prefetched and costs a seek and
+  // a re-fetch, so pausing is for when `pending` is full (take()).
   for (auto& [tp, p] : parts_)
-    if (!p.pending.empty() && (force || now - p.pending_since >= batch_linger)) dispatch(tp, p);
+    if (!p.pending.empty() && p.inflight < cfg_.consumer.max_inflight_batches &&
+        (force || now - p.pending_since >= batch_linger))
+      dispatch(tp, p);
 }
 
 void consumer::dispatch(const topic_partition& tp, part_state& p) {
