@@ -18,7 +18,7 @@ struct kafka_settings {
   std::string raw_group;        // raw-row store pipeline; "" = group + "-store"
   int partitions = 4;           // for topics rtmon creates itself
   int replication_factor = 1;
-  int linger_ms = 5;
+  int linger_ms = 20;  // why not less: config/rtmon.ini
   int message_timeout_ms =
       10000;  // < HTTP response deadline: a 503 comes before the client gives up
   int session_timeout_ms = 10000;

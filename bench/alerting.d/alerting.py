@@ -410,7 +410,7 @@ def run_phase(ctx, label, fraction, rate, seconds, probes):
     c0.close()
     prefix = "%s_%s." % (ctx.run, label)
     group = "%s_g%s" % (ctx.run, label)
-    r = bi.Rtmon(ctx.binary, "ingest,process,store,api", url, prefix, 5, group,
+    r = bi.Rtmon(ctx.binary, "ingest,process,store,api", url, prefix, ctx.args.linger, group,
                  os.path.join(ctx.work, "rtmon-%s.log" % label),
                  extra=["--processing.rules-file=%s" % ctx.rules_file])
     listener = lag = wrk = None
@@ -709,6 +709,8 @@ def main():
     ap = argparse.ArgumentParser(prog="bench/alerting.sh", description=__doc__.split("\n\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter,
                                  epilog="Details: bench/README.md, section bench/alerting.")
+    ap.add_argument("--linger", type=int, default=20,
+                    help="rtmon kafka.linger-ms (20, the shipped default; see config/rtmon.ini)")
     ap.add_argument("--quick", action="store_true",
                     help="smoke run: 12 s phases with 12 breaches, prom_default's tail 170 s")
     ap.add_argument("--phases", default="half_ingest:0.5,light:0.1",

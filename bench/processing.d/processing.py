@@ -14,7 +14,7 @@
     aggregates and incidents are durable; the bench sets auto.commit.interval.ms=100 so the
     commit shows within 0.1 s). Ratios: rules/COPY, rules/norules, norules/COPY.
 (b) Breach latency. Ingest capacity = closed-loop wrk events/s of an ingest-only rtmon (as in
-    bench/ingest part (a), linger 5, 32 connections). Then one rtmon with roles
+    bench/ingest part (a), linger --linger, 32 connections). Then one rtmon with roles
     ingest,process,store,api on a fresh database runs under paced background load (healthy info logs
     of 20 services, 100-event bodies, wrk + paced.lua) at half that capacity; during it, P times,
     one POST of 30 error logs for a fresh service (so each opens incident
@@ -231,7 +231,7 @@ def ingest_backlog(ctx, rng, items_per_body=500, clients=4):
     for kind in cur:
         if cur[kind]:
             bodies.put((kind, "\n".join(cur[kind]).encode() + b"\n"))
-    r = bi.Rtmon(ctx.binary, "ingest", ctx.ingest_db_url, ctx.backlog_prefix, 5,
+    r = bi.Rtmon(ctx.binary, "ingest", ctx.ingest_db_url, ctx.backlog_prefix, ctx.args.linger,
                  ctx.run + "_unused", os.path.join(ctx.work, "rtmon-backlog.log"))
     errors = []
 
@@ -428,7 +428,7 @@ def measure_drain(ctx, rnd, variant):
     c.pg_settle(c.pg_background() | set(bi.pg_backends(c.pg_pid, name)))
     ctx.quiet.wait("rtmon drain (%s)" % variant)
     s0, b0 = c.snap(), bi.machine_busy()
-    r = bi.Rtmon(ctx.binary, "process,store", url, ctx.backlog_prefix, 5, group,
+    r = bi.Rtmon(ctx.binary, "process,store", url, ctx.backlog_prefix, ctx.args.linger, group,
                  os.path.join(ctx.work, "rtmon-drain-%s-r%d.log" % (variant, rnd)),
                  extra=["--processing.rules-file=%s" % rules, COMMIT_PROPS])
     t0 = r.t_launch
@@ -519,9 +519,9 @@ def same_rows(db_a, db_b):
 
 
 def measure_capacity(ctx):
-    """Closed-loop wrk against an ingest-only rtmon (as bench/ingest part (a), linger 5)."""
+    """Closed-loop wrk against an ingest-only rtmon (as bench/ingest part (a), linger --linger)."""
     prefix = "%s_cap." % ctx.run
-    r = bi.Rtmon(ctx.binary, "ingest", ctx.ingest_db_url, prefix, 5, ctx.run + "_unused",
+    r = bi.Rtmon(ctx.binary, "ingest", ctx.ingest_db_url, prefix, ctx.args.linger, ctx.run + "_unused",
                  os.path.join(ctx.work, "rtmon-capacity.log"))
     try:
         r.wait_ready()
@@ -542,9 +542,9 @@ def measure_capacity(ctx):
             "cpu_us_per_event": {k: round(v / max(ev * secs, 1) * 1e6, 2) for k, v in cpu.items()},
             "foreign_cores": bi.foreign_cores(b0, b1, sum(cpu.values())),
             "wrk": "wrk -t1 -c%d -d%ds (+%ds warm-up), 100 healthy info logs per POST, only 202 "
-                   "counted; rtmon role ingest, linger 5" % (ctx.args.conns,
-                                                             ctx.args.capacity_seconds,
-                                                             ctx.args.warmup)}
+                   "counted; rtmon role ingest, linger %d" % (ctx.args.conns,
+                                                              ctx.args.capacity_seconds,
+                                                              ctx.args.warmup, ctx.args.linger)}
 
 
 class Listener(threading.Thread):
@@ -634,7 +634,7 @@ def latency_phase(ctx, label, rate, seconds, probes):
     c0.close()
     prefix = "%s_lat_%s." % (ctx.run, label)
     group = "%s_glat_%s" % (ctx.run, label)
-    r = bi.Rtmon(ctx.binary, "ingest,process,store,api", url, prefix, 5, group,
+    r = bi.Rtmon(ctx.binary, "ingest,process,store,api", url, prefix, ctx.args.linger, group,
                  os.path.join(ctx.work, "rtmon-latency-%s.log" % label),
                  extra=["--processing.rules-file=%s" % ctx.rules_file])
     listener = lag = store_lag = wrk = None
@@ -810,6 +810,8 @@ def main():
                                  description=__doc__.split("\n\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter,
                                  epilog="Details: bench/README.md, section bench/processing.")
+    ap.add_argument("--linger", type=int, default=20,
+                    help="rtmon kafka.linger-ms (20, the shipped default; see config/rtmon.ini)")
     ap.add_argument("--quick", action="store_true",
                     help="~2 min smoke run: 1 round, N=150k, 12 s phases with 25 probes")
     ap.add_argument("--rounds", type=int, help="throughput rounds (3; --quick 1)")
