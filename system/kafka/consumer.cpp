@@ -12,8 +12,6 @@ namespace {
 
 using clock = std::chrono::steady_clock;
 
-// Records wait at most this long to form a batch: short, because alerts ride on this path.
-constexpr auto batch_linger = std::chrono::milliseconds{5};
 // How long a revoked partition may take to make its in-flight rows durable.
 constexpr auto revoke_grace = std::chrono::seconds{15};
 
@@ -45,12 +43,22 @@ pipeline processing_pipeline(const config& cfg) {
   // Commands share the data's key (service) and partition count, and the range assignor gives
   // one process the same partition number of every topic: a service's commands reach the
   // process that owns its incidents.
-  return {
+  pipeline p{
       "process", cfg.kafka.group, {"logs", "metrics", "events", "commands"}, cfg.warmup_ms() > 0};
+  // Alerts ride on this path: batches leave after 5 ms, a fetch returns with the first byte.
+  p.linger = std::chrono::milliseconds{5};
+  p.fetch_wait_ms = 100;
+  p.fetch_min_bytes = 1;
+  return p;
 }
 
 pipeline store_pipeline(const config& cfg) {
-  return {"store", cfg.kafka.store_group(), {"logs", "metrics", "events"}, false};
+  pipeline p{"store", cfg.kafka.store_group(), {"logs", "metrics", "events"}, false};
+  p.linger = std::chrono::milliseconds{cfg.consumer.store_linger_ms};
+  p.fetch_wait_ms = cfg.consumer.store_linger_ms;
+  p.fetch_min_bytes = 1 << 20;
+  p.dispatch_when_idle = false;
+  return p;
 }
 
 consumer::consumer(const config& cfg, metrics_registry& metrics, pipeline what)
@@ -77,7 +85,8 @@ consumer::consumer(const config& cfg, metrics_registry& metrics, pipeline what)
   conf.set("session.timeout.ms", std::to_string(k.session_timeout_ms));
   conf.set("heartbeat.interval.ms", std::to_string(std::max(100, k.session_timeout_ms / 3)));
   conf.set("queued.max.messages.kbytes", std::to_string(cfg.consumer.queued_max_kbytes));
-  conf.set("fetch.wait.max.ms", "100");
+  conf.set("fetch.wait.max.ms", std::to_string(pipeline_.fetch_wait_ms));
+  conf.set("fetch.min.bytes", std::to_string(pipeline_.fetch_min_bytes));
   conf.set_all(k.properties);
   rd_kafka_conf_set_rebalance_cb(conf.get(), &rebalance_cb);
   rd_kafka_conf_set_opaque(conf.get(), this);
@@ -131,11 +140,23 @@ void consumer::rewind(const topic_partition& tp) {
 void consumer::loop() {
   while (!stop_) {
     drain_control();
-    bool any_pending = false;
-    for (auto& kv : parts_) any_pending |= !kv.second.pending.empty();
-    auto* msg = rd_kafka_consumer_poll(rk_, any_pending ? 1 : 100);
+    // Wake up in time for the first pending batch that falls due (at least every 100 ms; on
+    // the alerting path within 1 ms, since an empty poll sends what is pending).
+    auto now = clock::now();
+    auto wait = std::chrono::milliseconds{100};
+    for (const auto& kv : parts_)
+      if (!kv.second.pending.empty())
+        wait =
+            std::min(wait, pipeline_.dispatch_when_idle
+                               ? std::chrono::milliseconds{1}
+                               : std::max(std::chrono::milliseconds{1},
+                                          std::chrono::duration_cast<std::chrono::milliseconds>(
+                                              kv.second.pending_since + pipeline_.linger - now)));
+    auto* msg = rd_kafka_consumer_poll(rk_, static_cast<int>(wait.count()));
     if (msg == nullptr) {
-      dispatch_due(true);
+      // Nothing more arrived: on the alerting path a partial batch leaves at once; the store
+      // waits for its linger (fuller batches).
+      dispatch_due(pipeline_.dispatch_when_idle);
       continue;
     }
     if (msg->err) {
@@ -179,7 +200,7 @@ void consumer::dispatch_due(bool force) {
   // a re-fetch, so pausing is for when `pending` is full (take()).
   for (auto& [tp, p] : parts_)
     if (!p.pending.empty() && p.inflight < cfg_.consumer.max_inflight_batches &&
-        (force || now - p.pending_since >= batch_linger))
+        (force || now - p.pending_since >= pipeline_.linger))
       dispatch(tp, p);
 }
 

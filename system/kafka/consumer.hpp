@@ -38,6 +38,12 @@ struct pipeline {
   std::string group;               // consumer group id
   std::vector<std::string> kinds;  // topics without the prefix: logs, metrics, events, commands
   bool warmup = false;             // replay the window span before the committed offsets
+  // How long records wait to form a batch, and the fetch wait / minimum size (fetch.wait.max.ms,
+  // fetch.min.bytes): short and 1 byte on the alerting path, long and big for the store.
+  std::chrono::milliseconds linger{5};
+  int fetch_wait_ms = 100;
+  int fetch_min_bytes = 1;
+  bool dispatch_when_idle = true;  // a poll that returns nothing sends partial batches at once
 };
 
 /// The two pipelines of the process role, from the configuration.
