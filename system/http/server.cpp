@@ -194,11 +194,34 @@ class http_session : public std::enable_shared_from_this<http_session> {
   }
 
  private:
+  // Beast reads at most the buffer's free capacity per recv (at least 512 bytes) and the parser
+  // empties the buffer as it goes, so a buffer sized for the headers took a 30 KB body in ~35
+  // recv calls, each a full trip through the read machinery. The headers are read first; the
+  // buffer then gets room for the whole body (up to the 64 KiB Beast reads at a time at most).
+  static constexpr size_t max_read = 65536;
+  // A buffer grown for a large body is released between requests: idle keep-alive
+  // connections hold only a small one.
+  static constexpr size_t idle_buffer = 16384;
+
   void read() {
+    if (buffer_.size() == 0 && buffer_.capacity() > idle_buffer) buffer_.shrink_to_fit();
     parser_.emplace();
     parser_->body_limit(opts_.body_limit);
     parser_->header_limit(static_cast<std::uint32_t>(opts_.header_limit));
-    stream_.expires_after(std::chrono::seconds{opts_.read_timeout_s});
+    stream_.expires_after(std::chrono::seconds{opts_.read_timeout_s});  // headers and body
+    bhttp::async_read_header(
+        stream_, buffer_, *parser_,
+        beast::bind_front_handler(&http_session::on_header, shared_from_this()));
+  }
+
+  void on_header(beast::error_code ec, std::size_t n) {
+    if (ec || parser_->is_done()) {
+      on_read(ec, n);
+      return;
+    }
+    auto length = parser_->content_length();  // none when chunked
+    size_t want = length ? buffer_.size() + static_cast<size_t>(*length) : max_read;
+    if (want > buffer_.capacity()) buffer_.reserve(std::min(want, max_read));
     bhttp::async_read(stream_, buffer_, *parser_,
                       beast::bind_front_handler(&http_session::on_read, shared_from_this()));
   }

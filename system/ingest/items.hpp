@@ -4,6 +4,7 @@
 // rejects the request, so a rejected request writes nothing anywhere.
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <string>
@@ -85,6 +86,9 @@ bool normalize(signal_kind kind, const boost::json::object& in, int64_t index,
 bool parse_timestamp(const boost::json::value& v, sys_time& out, std::string& problem);
 /// "2026-11-23T21:51:15.123456Z"
 std::string format_timestamp(sys_time t);
+/// The same text written into `buf` (no allocation); returns its length.
+using timestamp_buffer = std::array<char, 64>;
+size_t format_timestamp(sys_time t, timestamp_buffer& buf);
 
 /// A new time-ordered id (UUID version 7 text).
 std::string new_event_id(sys_time now);

@@ -1,7 +1,9 @@
 #include "system/ingest/json_guard.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <functional>
 
 #include <boost/json/basic_parser_impl.hpp>
 #include <boost/json/value_stack.hpp>
@@ -25,7 +27,12 @@ struct guard_handler {
   json::value_stack st;
   json_limits limits;
   std::string problem;
-  std::string last_key;
+  // The key being read, named in errors. A key arriving whole as a slice of the input (the
+  // usual case: the input stays put for the whole parse) is kept as a view and copied only when
+  // an error needs it; keys the parser assembled elsewhere (escapes, parts) are copied at once.
+  std::string_view input;
+  std::string_view key_view;
+  std::string key_text;
   std::string number_text;  // number literals may arrive in parts
   size_t part_bytes = 0;
 
@@ -63,19 +70,49 @@ struct guard_handler {
     return true;
   }
   // Errors inside a key name that key (printable and shortened), not the previous one.
-  void note_key(json::string_view s, bool first_part) {
-    if (first_part) last_key.clear();
-    for (char c : s)
-      if (last_key.size() < 64) last_key += c == '\0' ? '?' : c;
+  void note_key(json::string_view s, bool first_part, bool whole) {
+    std::less<const char*> before;
+    if (first_part && whole && !before(s.data(), input.data()) &&
+        !before(input.data() + input.size(), s.data() + s.size())) {
+      key_view = {s.data(), s.size()};
+      key_text.clear();
+      return;
+    }
+    if (first_part) key_text.clear();
+    key_view = {};
+    append_key_text(s);
+  }
+  void append_key_text(std::string_view s) {
+    auto from = key_text.size();
+    key_text.append(s.data(), std::min(s.size(), 64 - std::min<size_t>(from, 64)));
+    std::replace(key_text.begin() + static_cast<std::ptrdiff_t>(from), key_text.end(), '\0', '?');
+  }
+  // Printable and shortened (64 bytes).
+  std::string last_key() {
+    if (!key_view.empty()) {
+      key_text.clear();
+      append_key_text(key_view);
+      key_view = {};
+    }
+    return key_text;
+  }
+  // Ready for the next text: no problem, key or number carried over.
+  void reset(json::storage_ptr sp) {
+    st.reset(std::move(sp));
+    problem.clear();
+    key_view = {};
+    key_text.clear();
+    number_text.clear();
+    part_bytes = 0;
   }
   bool on_key_part(json::string_view s, std::size_t n, json::error_code& ec) {
-    note_key(s, n == s.size());
+    note_key(s, n == s.size(), false);
     if (!check_chars(s, ec)) return false;
     st.push_chars(s);
     return true;
   }
   bool on_key(json::string_view s, std::size_t n, json::error_code& ec) {
-    note_key(s, n == s.size());
+    note_key(s, n == s.size(), true);
     if (!check_chars(s, ec)) return false;
     part_bytes = 0;
     st.push_key(s);
@@ -142,11 +179,22 @@ json::parse_options options_for(const json_limits& limits) {
 
 }  // namespace
 
-json::value parse_guarded(std::string_view text, const json_limits& limits, json_problem& problem,
-                          json::storage_ptr sp) {
-  json::basic_parser<guard_handler> p{options_for(limits)};
-  p.handler().limits = limits;
-  p.handler().st.reset(std::move(sp));
+struct guarded_parser::impl {
+  json_limits limits;
+  json::basic_parser<guard_handler> p;
+  explicit impl(const json_limits& l) : limits(l), p(options_for(l)) { p.handler().limits = l; }
+};
+
+guarded_parser::guarded_parser(const json_limits& limits) : impl_(new impl(limits)) {}
+guarded_parser::~guarded_parser() = default;
+
+json::value guarded_parser::parse(std::string_view text, json_problem& problem,
+                                  json::storage_ptr sp) {
+  auto& p = impl_->p;
+  auto& h = p.handler();
+  p.reset();
+  h.reset(std::move(sp));
+  h.input = text;
   json::error_code ec;
   auto n = p.write_some(false, text.data(), text.size(), ec);
   if (!ec && n < text.size()) {
@@ -155,20 +203,24 @@ json::value parse_guarded(std::string_view text, const json_limits& limits, json
     return nullptr;
   }
   if (ec) {
-    auto& h = p.handler();
     std::string why = h.problem;
     if (why.empty()) {
       if (ec == json::error::too_deep)
-        why = "nesting deeper than " + std::to_string(limits.max_depth) + " levels";
+        why = "nesting deeper than " + std::to_string(impl_->limits.max_depth) + " levels";
       else if (ec == json::error::incomplete)
         why = "truncated JSON";
       else
         why = "malformed JSON: " + ec.message();
     }
-    problem = {n, h.last_key, why};
+    problem = {n, h.last_key(), why};
     return nullptr;
   }
-  return p.handler().st.release();
+  return h.st.release();
+}
+
+json::value parse_guarded(std::string_view text, const json_limits& limits, json_problem& problem,
+                          json::storage_ptr sp) {
+  return guarded_parser{limits}.parse(text, problem, std::move(sp));
 }
 
 bool looks_like_ndjson(std::string_view text) {

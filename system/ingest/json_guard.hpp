@@ -3,6 +3,7 @@
 // beyond 2^53 (they would become lossy doubles), overlong strings and excessive nesting.
 #pragma once
 
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -27,6 +28,22 @@ struct json_problem {
 /// The value's memory comes from `sp` (e.g. a per-request monotonic arena).
 boost::json::value parse_guarded(std::string_view text, const json_limits& limits,
                                  json_problem& problem, boost::json::storage_ptr sp = {});
+
+/// parse_guarded for many texts in a row (the lines of an NDJSON body): the parser and its
+/// value stack are set up once and reused, instead of once (with their allocations) per line.
+class guarded_parser {
+ public:
+  explicit guarded_parser(const json_limits& limits);
+  ~guarded_parser();
+  guarded_parser(const guarded_parser&) = delete;
+  guarded_parser& operator=(const guarded_parser&) = delete;
+  boost::json::value parse(std::string_view text, json_problem& problem,
+                           boost::json::storage_ptr sp = {});
+
+ private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
 
 /// True if `text` holds one JSON text followed only by whitespace and then more text, i.e. the
 /// caller should try NDJSON (one value per line).

@@ -134,18 +134,28 @@ void producer::produce(const std::string& topic, std::vector<ingest::item> items
   req->done = std::move(done);
   req->bytes = bytes;
   req->remaining = items.size();
+  // One call for the whole request: librdkafka looks the topic up and takes its lock once, not
+  // once per message. Keys still pick each message's partition.
+  std::vector<rd_kafka_message_t> msgs(items.size());
+  for (size_t i = 0; i < items.size(); ++i) {
+    auto& m = msgs[i];
+    m.payload = const_cast<char*>(items[i].payload.data());
+    m.len = items[i].payload.size();
+    m.key = const_cast<char*>(items[i].service.data());
+    m.key_len = items[i].service.size();
+    m._private = req;
+  }
   size_t produced = 0;
-  for (auto& it : items) {
-    auto err = rd_kafka_producev(
-        rk_, RD_KAFKA_V_TOPIC(topic.c_str()),
-        RD_KAFKA_V_KEY(const_cast<char*>(it.service.data()), it.service.size()),
-        RD_KAFKA_V_VALUE(const_cast<char*>(it.payload.data()), it.payload.size()),
-        RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_OPAQUE(req), RD_KAFKA_V_END);
-    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-      req->note(classify(err), rd_kafka_err2str(err));
-      break;
-    }
-    ++produced;
+  if (auto rkt = rd_kafka_topic_new(rk_, topic.c_str(), nullptr)) {
+    produced =
+        static_cast<size_t>(rd_kafka_produce_batch(rkt, RD_KAFKA_PARTITION_UA, RD_KAFKA_MSG_F_COPY,
+                                                   msgs.data(), static_cast<int>(msgs.size())));
+    rd_kafka_topic_destroy(rkt);
+    for (const auto& m : msgs)
+      if (m.err != RD_KAFKA_RESP_ERR_NO_ERROR) req->note(classify(m.err), rd_kafka_err2str(m.err));
+  } else {
+    auto err = rd_kafka_last_error();
+    req->note(classify(err), rd_kafka_err2str(err));
   }
   if (produced < items.size()) {
     // Messages never enqueued will get no delivery report: account for them here.
