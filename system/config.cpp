@@ -48,7 +48,8 @@ config::config() {
       .add(store.max_rows_per_request, "max-rows-per-request", "rows per store transaction")
       .add(store.retention_days, "retention-days", "days of raw rows kept")
       .add(store.partitions_ahead_days, "partitions-ahead-days", "day partitions created ahead")
-      .add(store.dedup_horizon_hours, "dedup-horizon-hours", "event_id lookup horizon");
+      .add(store.dedup_horizon_hours, "dedup-horizon-hours", "event_id lookup horizon")
+      .add(store.nice, "nice", "CPU nice value of the store's threads and local backends (0: off)");
   opt_group{custom_options_, "consumer"}
       .add(consumer.max_batch_records, "max-batch-records", "records per partition batch")
       .add(consumer.max_inflight_batches, "max-inflight-batches", "batches per partition")

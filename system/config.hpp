@@ -47,6 +47,9 @@ struct store_settings {
   int retention_days = 7;
   int partitions_ahead_days = 3;
   int dedup_horizon_hours = 24;  // how far back an event_id is looked up across partitions
+  // Nice value of the store's threads and (when verifiably on this host) its Postgres backends:
+  // under CPU pressure the alerting path and ingest go first (system/pg/backend_priority.hpp).
+  int nice = 10;
 };
 
 struct consumer_settings {

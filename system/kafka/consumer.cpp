@@ -5,6 +5,7 @@
 #include <caf/all.hpp>
 
 #include "system/kafka/settings.hpp"
+#include "system/pg/backend_priority.hpp"
 
 namespace rtmon::kafka {
 
@@ -58,6 +59,7 @@ pipeline store_pipeline(const config& cfg) {
   p.fetch_wait_ms = cfg.consumer.store_linger_ms;
   p.fetch_min_bytes = 1 << 20;
   p.dispatch_when_idle = false;
+  p.nice = cfg.store.nice;
   return p;
 }
 
@@ -138,6 +140,7 @@ void consumer::rewind(const topic_partition& tp) {
 }
 
 void consumer::loop() {
+  pg::lower_thread_priority(pipeline_.nice);
   while (!stop_) {
     drain_control();
     // Wake up in time for the first pending batch that falls due (at least every 100 ms; on

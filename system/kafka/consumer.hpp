@@ -44,6 +44,7 @@ struct pipeline {
   int fetch_wait_ms = 100;
   int fetch_min_bytes = 1;
   bool dispatch_when_idle = true;  // a poll that returns nothing sends partial batches at once
+  int nice = 0;                    // nice value of the poll thread
 };
 
 /// The two pipelines of the process role, from the configuration.

@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 #include <pqxx/pqxx>
 
+#include "system/pg/backend_priority.hpp"
 #include "system/pg/session.hpp"
 
 namespace rtmon::pg {
@@ -60,6 +61,10 @@ pqxx::connection& writer::connection() {
     // The session's statement timeout (30 s) fails a hung statement well within the
     // partitions' 60 s request timeout; they retry.
     conn_ = open_session(url_);
+    // Bulk work yields the CPU to alerting and ingest (the store drains from Kafka later).
+    // The thread is lowered in write(), not here: maintain() also runs on the main thread,
+    // whose later threads would inherit the nice value.
+    lower_backend_priority(*conn_, settings_.nice);
     pqxx::nontransaction tx{*conn_};
     tx.exec(create_staging);
     conn_->prepare("dead_letter",
@@ -178,6 +183,12 @@ uint64_t writer::insert_rows(pqxx::work& tx, const table_spec& t, const std::str
 namespace {}  // namespace
 
 write_stats writer::write(const std::vector<store_batch_ptr>& batches) {
+  // Only the store actor's own thread writes (once per thread is enough).
+  thread_local bool lowered = false;
+  if (!lowered) {
+    lower_thread_priority(settings_.nice);
+    lowered = true;
+  }
   write_stats stats;
   try {
     auto& conn = connection();
