@@ -36,14 +36,25 @@ def waiting_for_lock(pg, table):
         " where not l.granted and c.relname = :'v1'", table))
 
 
+def burst_and_trigger(env, hub, svc, tag):
+    """An error burst of `svc`; returns its ids once its incident is triggered."""
+    ids = post_logs(hub, lines(svc, 10, 30, time.time(), tag))
+    wait_until(lambda: any(i["status"] == "triggered" for i in incidents_of(env, svc)),
+               timeout=30, what="incident triggered while logs is locked")
+    return ids
+
+
+def wait_rows(env, svc, n, what):
+    wait_until(lambda: env.pg.scalar(
+        "select count(*) from logs where service = :'v1'", svc) == str(n), timeout=90, what=what)
+
+
 def test_incident_opens_while_raw_rows_cannot_be_written(env):
     hub = env.hub()
     svc = "pipe-lock"
     lock = TableLock(env.pg, "logs")
     try:
-        ids = post_logs(hub, lines(svc, 10, 30, time.time(), "lk"))
-        wait_until(lambda: any(i["status"] == "triggered" for i in incidents_of(env, svc)),
-                   timeout=30, what="incident triggered while logs is locked")
+        ids = burst_and_trigger(env, hub, svc, "lk")
         # The store really was held back: its transaction waits for the lock.
         wait_until(lambda: waiting_for_lock(env.pg, "logs") > 0, timeout=30,
                    what="the store's write waiting for the lock")
@@ -52,21 +63,16 @@ def test_incident_opens_while_raw_rows_cannot_be_written(env):
         assert [t[3] for t in timeline(env, inc["id"])] == ["triggered"]
     finally:
         lock.release()
-    wait_until(lambda: env.pg.scalar(
-        "select count(*) from logs where service = :'v1'", svc) == str(len(ids)),
-        timeout=90, what="the raw rows after the lock went")
+    wait_rows(env, svc, len(ids), "the raw rows after the lock went")
     assert sorted(r[0] for r in env.pg.query(
         "select event_id from logs where service = :'v1'", svc)) == sorted(ids)
 
 
 def test_kill9_with_the_store_behind_loses_and_doubles_nothing(env):
-    hub = env.hub()
-    svc = "pipe-kill"
+    svc, hub = "pipe-kill", env.hub()
     lock = TableLock(env.pg, "logs")
     try:
-        ids = post_logs(hub, lines(svc, 10, 30, time.time(), "kl"))
-        wait_until(lambda: any(i["status"] == "triggered" for i in incidents_of(env, svc)),
-                   timeout=30, what="incident triggered while logs is locked")
+        ids = burst_and_trigger(env, hub, svc, "kl")
         # Processing committed its offsets after the incident; the store group has none past
         # the burst. Killed now, the restart must store every row and re-open nothing.
         time.sleep(1.5)  # > auto.commit.interval.ms: the processing offsets reach the broker
@@ -74,9 +80,7 @@ def test_kill9_with_the_store_behind_loses_and_doubles_nothing(env):
     finally:
         lock.release()
     hub.start()
-    wait_until(lambda: env.pg.scalar(
-        "select count(*) from logs where service = :'v1'", svc) == str(len(ids)),
-        timeout=90, what="the raw rows after the restart")
+    wait_rows(env, svc, len(ids), "the raw rows after the restart")
     assert env.pg.query("select event_id from logs where service = :'v1'"
                         " group by event_id having count(*) > 1", svc) == []
     time.sleep(2.5)  # anything the restart wrongly re-applies shows up by now
