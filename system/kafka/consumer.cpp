@@ -44,13 +44,10 @@ pipeline processing_pipeline(const config& cfg) {
   // Commands share the data's key (service) and partition count, and the range assignor gives
   // one process the same partition number of every topic: a service's commands reach the
   // process that owns its incidents.
-  pipeline p{
+  // Alerts ride on this path: the pipeline defaults (5 ms batches, fetches that return with
+  // the first byte, partial batches sent on an idle poll) are what it needs.
+  return {
       "process", cfg.kafka.group, {"logs", "metrics", "events", "commands"}, cfg.warmup_ms() > 0};
-  // Alerts ride on this path: batches leave after 5 ms, a fetch returns with the first byte.
-  p.linger = std::chrono::milliseconds{5};
-  p.fetch_wait_ms = 100;
-  p.fetch_min_bytes = 1;
-  return p;
 }
 
 pipeline store_pipeline(const config& cfg) {
