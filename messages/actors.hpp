@@ -77,7 +77,8 @@ using aggregator_actor = caf::typed_actor<
   caf::replies_to<atom::status>::with<std::vector<std::string>>>;
 
 /// WINDOW: one per (service, signal). Event-time windows and the aggregate buckets; answers an
-/// update with the input of every rule it feeds, after the changed buckets are persisted.
+/// update with the input of every rule it feeds and the buckets it changed (the aggregator
+/// persists them while the rules evaluate).
 using window_actor = caf::typed_actor<
   caf::replies_to<atom::observe, service_batch_ptr>::with<window_report>>;
 

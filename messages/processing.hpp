@@ -12,6 +12,7 @@
 #include <caf/allowed_unsafe_message_type.hpp>
 #include <caf/meta/type_name.hpp>
 
+#include "messages/aggregates.hpp"
 #include "messages/batches.hpp"
 
 namespace rtmon {
@@ -59,10 +60,12 @@ typename Inspector::result_type inspect(Inspector& f, rule_input& x) {
 struct window_report {
   std::vector<rule_input> inputs;
   int64_t max_ts_ms = 0;  // the service's event time as this window knows it
+  // The aggregate buckets this update changed, to persist (empty for a warm-up update).
+  std::vector<aggregate_row> aggregates;
 };
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, window_report& x) {
-  return f(caf::meta::type_name("window_report"), x.inputs, x.max_ts_ms);
+  return f(caf::meta::type_name("window_report"), x.inputs, x.max_ts_ms, x.aggregates);
 }
 
 /// What one evaluation step of a rule changed. `value`: threshold/error_rate the window value

@@ -54,7 +54,9 @@ config::config() {
       .add(consumer.max_batch_records, "max-batch-records", "records per partition batch")
       .add(consumer.max_inflight_batches, "max-inflight-batches", "batches per partition")
       .add(consumer.queued_max_kbytes, "queued-max-kbytes", "consumer prefetch budget")
-      .add(consumer.store_linger_ms, "store-linger-ms", "store pipeline: fetch and batch wait");
+      .add(consumer.store_linger_ms, "store-linger-ms", "store pipeline: fetch and batch wait")
+      .add(consumer.process_fetch_wait_ms, "process-fetch-wait-ms", "processing: fetch wait")
+      .add(consumer.process_fetch_min_bytes, "process-fetch-min-bytes", "processing: fetch size");
   opt_group{custom_options_, "processing"}
       .add(processing.rules_file, "rules-file", "alert rules (env RTMON_RULES_FILE)")
       .add(processing.windows, "windows", "sliding window spans, e.g. [\"1m\", \"5m\"]")

@@ -59,6 +59,10 @@ struct consumer_settings {
   // The store pipeline is not on the alerting path: it waits this long for fuller fetches and
   // batches, so Postgres gets fewer, bigger transactions and Kafka fewer fetches at low rates.
   int store_linger_ms = 250;
+  // The processing pipeline (alerts) fetches with these: a fetch returns once this many bytes
+  // are ready or after this wait, whichever comes first.
+  int process_fetch_wait_ms = 100;
+  int process_fetch_min_bytes = 1;
 };
 
 struct processing_settings {

@@ -118,8 +118,8 @@ rule_actor rule_of(self_ptr self, const std::string& rule, const std::string& gr
 window_actor window_of(self_ptr self, signal_kind kind) {
   auto& st = self->state;
   if (auto i = st.windows.find(kind); i != st.windows.end()) return i->second;
-  auto child = self->spawn<caf::monitored>(window, kind, st.service, st.opts.windows, st.rules,
-                                           st.store, st.metrics);
+  auto child =
+      self->spawn<caf::monitored>(window, kind, st.service, st.opts.windows, st.rules, st.metrics);
   st.windows[kind] = child;
   st.names[child.address()] = "window:" + to_string(kind);
   return child;
@@ -141,13 +141,31 @@ void evaluate(self_ptr self, const rule_input& in, bool warmup, const join_ptr& 
           });
 }
 
+// The changed buckets go to the aggregate store while the rules evaluate: an alert never waits
+// for that write, the batch's answer (and so its offset) does.
+void persist_aggregates(self_ptr self, std::vector<aggregate_row> rows, const join_ptr& j) {
+  if (rows.empty()) return;
+  auto& st = self->state;
+  j->add();
+  self->request(st.opts.aggregates ? st.opts.aggregates : st.store, caf::infinite,
+                atom::aggregate_v, std::move(rows))
+      .then([=](uint64_t) { j->done(); },
+            [=](caf::error& err) {
+              spdlog::error("aggregator {}: aggregates: {}", self->state.service,
+                            self->system().render(err));
+              count_failure(self->state, "aggregates");
+              j->done();
+            });
+}
+
 void observe_window(self_ptr self, signal_kind kind, const service_batch_ptr& b,
                     const join_ptr& j) {
   j->add();
   self->request(window_of(self, kind), caf::infinite, atom::observe_v, b)
       .then(
-          [=](const window_report& rep) {
+          [=](window_report& rep) {
             for (const auto& in : rep.inputs) evaluate(self, in, b->warmup, j);
+            persist_aggregates(self, std::move(rep.aggregates), j);
             j->done();
           },
           [=](caf::error& err) {

@@ -17,6 +17,9 @@ struct processing_options {
   flapping_policy flapping;
   caf::timespan tick = std::chrono::seconds{1};  // absence and expiry checks
   rules_source_ptr source;  // reloadable rules (null: the rules given at spawn, for good)
+  // Where aggregate buckets are written: an incident store of their own (own connection), so
+  // a transition never queues behind them. Null: the incident store.
+  incident_store_actor aggregates;
 };
 
 struct aggregator_state {

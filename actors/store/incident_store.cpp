@@ -39,7 +39,14 @@ std::vector<Item> write_all(self_ptr self,
   std::vector<Item> items;
   for (auto& p : q) items.push_back(p.first);
   try {
+    auto t0 = std::chrono::steady_clock::now();
     write(items);
+    if (self->state.metrics)
+      self->state.metrics
+          ->get_histogram("rtmon_incident_store_commit_seconds",
+                          "Duration of one group commit of incident changes or aggregates",
+                          std::string{"what=\""} + what + "\"")
+          .observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
     for (auto& p : q) p.second.deliver(Result{1});
     q.clear();
     return items;
@@ -81,7 +88,7 @@ void flush(self_ptr self) {
   st.flush_scheduled = false;
   bool lost = false;
   auto committed = write_all(
-      self, st.changes, [&](const auto& xs) { st.db->apply(xs); }, "incident changes", lost);
+      self, st.changes, [&](const auto& xs) { st.db->apply(xs); }, "changes", lost);
   // Only what is committed is published; Kafka gets it through the outbox.
   if (!committed.empty()) self->send(self, atom::publish_v, false);
   if (!lost)

@@ -32,11 +32,10 @@ void count(window_actor_state& st) {
 
 window_actor::behavior_type window(self_ptr self, signal_kind kind, std::string service,
                                    window_options opts, rule_set_ptr rules,
-                                   incident_store_actor store, metrics_registry* metrics) {
+                                   metrics_registry* metrics) {
   auto& st = self->state;
   st.windows = std::make_unique<window_set>(kind, std::move(service), std::move(opts));
   st.rules = std::move(rules);
-  st.store = std::move(store);
   st.metrics = metrics;
   return {
       [=](atom::observe, const service_batch_ptr& b) -> caf::result<window_report> {
@@ -48,12 +47,8 @@ window_actor::behavior_type window(self_ptr self, signal_kind kind, std::string 
         // Warm-up rebuilds state only: these buckets were written before (their offsets were
         // committed after the write). A bucket still open at the end of the warm-up is
         // written whole by the next live update.
-        if (b->warmup || rows.empty()) return report;
-        auto rp = self->make_response_promise<window_report>();
-        self->request(st.store, caf::infinite, atom::aggregate_v, std::move(rows))
-            .then([=](uint64_t) mutable { rp.deliver(report); },
-                  [=](caf::error& err) mutable { rp.deliver(std::move(err)); });
-        return rp;
+        if (!b->warmup) report.aggregates = std::move(rows);
+        return report;
       },
   };
 }

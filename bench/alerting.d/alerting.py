@@ -13,8 +13,9 @@ One run, one stream of traffic, three alerting paths watching it at the same tim
 The load generator (wrk + bench/processing.d/paced.lua for the healthy background, this process
 for the breaches) POSTs to rtmon, and this process also serves the same traffic as Prometheus
 counters log_lines_total{service,level} (an exporter in-process; both Prometheus instances
-scrape it). Background: 0.5 x the ingest capacity measured first in the same run (phase
-half_ingest), then 0.1 x (phase light). During each phase P breaches, each one POST of 30 error
+scrape it). Background: 0.5 x the hub capacity measured first in the same run (phase
+half_capacity; hub capacity = min(the ingest-only edge's closed-loop rate, the rate at which a
+hub drains a backlog with rules: bench/processing), then 0.1 x (phase light). During each phase P breaches, each one POST of 30 error
 lines for a fresh service (so each opens a new rtmon incident and a new Alertmanager group).
 t0 = the moment the POST's HTTP 202 was read, which is also the moment the exporter counts the
 30 lines; t1 = when the local HTTP receiver (stand-in for Slack / the webhook) has read the
@@ -637,9 +638,11 @@ def print_table(res):
         res["date"], c["machine"]["nproc"], b.get("sha256"), b.get("build_type"),
         b.get("git_head"), "+%d modified" % b["git_dirty_files"]
         if b.get("git_dirty_files") else ""))
-    cap = res["ingest_capacity"]
+    cap, hub = res["ingest_capacity"], res.get("hub_capacity") or {}
     print("breach (HTTP 202 of 30 error lines for a fresh service) -> local receiver got the "
-          "notification; ingest capacity %s events/s" % (cap or {}).get("events_s", "n/a"))
+          "notification; hub capacity %s events/s = min(edge %s events/s, drain with rules %s "
+          "rows/s)" % (hub.get("events_s", "n/a"), (cap or {}).get("events_s", "n/a"),
+                       hub.get("drain_rules_rows_s", "n/a")))
     for label, s in res["summary"].items():
         print()
         print("  phase %s: background %d events/s (asked %d = %.2f x capacity), %d breaches" % (
@@ -713,9 +716,9 @@ def main():
                     help="rtmon kafka.linger-ms (20, the shipped default; see config/rtmon.ini)")
     ap.add_argument("--quick", action="store_true",
                     help="smoke run: 12 s phases with 12 breaches, prom_default's tail 170 s")
-    ap.add_argument("--phases", default="half_ingest:0.5,light:0.1",
-                    help="label:fraction of the ingest capacity, comma-separated "
-                         "(half_ingest:0.5,light:0.1)")
+    ap.add_argument("--phases", default="half_capacity:0.5,light:0.1",
+                    help="label:fraction of the hub capacity, comma-separated "
+                         "(half_capacity:0.5,light:0.1)")
     ap.add_argument("--load-seconds", type=int, help="seconds of background load per phase "
                                                      "(30; --quick 12)")
     ap.add_argument("--probes", type=int, help="breaches per phase (40; --quick 12)")
@@ -724,8 +727,11 @@ def main():
     ap.add_argument("--load-conns", type=int, default=0)
     ap.add_argument("--capacity-seconds", type=int, default=6)
     ap.add_argument("--warmup", type=int, default=2)
-    ap.add_argument("--conns", type=int, default=32,
-                    help="wrk connections of the capacity run (32, as bench/processing)")
+    ap.add_argument("--conns", type=int, default=0,
+                    help="wrk connections of the edge capacity run (default: bench/ingest's "
+                         "plan, as bench/processing)")
+    ap.add_argument("--backlog", type=int, default=150_000,
+                    help="records of the capacity drain (150,000)")
     ap.add_argument("--tail", type=float, default=60,
                     help="max seconds to wait for rtmon's last notifications after a phase's "
                          "load (60; when processing falls behind, the backlog's age)")
@@ -744,6 +750,8 @@ def main():
     ap.add_argument("--keep-infra", action="store_true")
     ap.add_argument("--out", default=os.path.join(BENCH, "results/alerting.json"))
     args = ap.parse_args()
+    # what bench/processing's capacity drain reads from its own options
+    args.span, args.poll, args.drain_timeout, args.rtmon_arg = 180, 0.2, 300, []
     args.load_seconds = args.load_seconds or (12 if args.quick else 30)
     args.probes = args.probes or (12 if args.quick else 40)
     phases = []
@@ -797,7 +805,7 @@ def main():
     ctx.exporter.start()
     ctx.pairs = {}
     started = []
-    phase_results, probes, cap = [], [], None
+    phase_results, probes, cap, hub = [], [], None, None
     prom_info = {}
     try:
         # Prometheus first: configuration (a) scrapes once a minute, and each breach service
@@ -836,11 +844,15 @@ def main():
         if args.load_rate:
             full = args.load_rate
         else:
-            log("ingest capacity: wrk -c%d for %ds against an ingest-only rtmon" % (
-                args.conns, args.capacity_seconds))
+            # As bench/processing: fraction 1.0 = the hub capacity, min(edge, drain with rules).
+            log("edge capacity: wrk -c%d for %ds against an ingest-only rtmon" % (
+                bp.capacity_conns(ctx), args.capacity_seconds))
             cap = bp.measure_capacity(ctx)
-            full = cap["events_s"]
-            log("ingest capacity %d events/s (p50 %.1f ms)" % (full, cap["p50_ms"]))
+            log("edge capacity %d events/s (p50 %.1f ms)" % (cap["events_s"], cap["p50_ms"]))
+            hub = bp.hub_capacity(cap, bp.quick_drain(ctx, rng, args.backlog)["rows_s"])
+            full = hub["events_s"]
+            log("hub capacity %d events/s (edge %d, drain with rules %d rows/s)" % (
+                full, cap["events_s"], hub["drain_rules_rows_s"]))
         bi.drop_db(ctx.run + "_ingest")
 
         # every Prometheus must hold a sample of the breach services at 0 before the first one
@@ -924,6 +936,7 @@ def main():
         "runtime_s": round(time.monotonic() - t_start, 1),
         "machine": machine | {"loadavg_at_end": open("/proc/loadavg").read().split()[:3]},
         "ingest_capacity": cap,
+        "hub_capacity": hub,
         "summary": summary,
         "config": {
             "machine": machine,

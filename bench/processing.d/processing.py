@@ -13,16 +13,18 @@
     offsets reached the end of both topics (offsets are committed only after the batch's
     aggregates and incidents are durable; the bench sets auto.commit.interval.ms=100 so the
     commit shows within 0.1 s). Ratios: rules/COPY, rules/norules, norules/COPY.
-(b) Breach latency. Ingest capacity = closed-loop wrk events/s of an ingest-only rtmon (as in
-    bench/ingest part (a), linger --linger, 32 connections). Then one rtmon with roles
+(b) Breach latency. Edge capacity = closed-loop wrk events/s of an ingest-only rtmon (as in
+    bench/ingest part (a), linger --linger, its connection plan). Hub capacity = min(edge
+    capacity, the drain rate with rules of (a), or of one quick drain when (a) did not run):
+    above it the raw store falls behind for good. Then one rtmon with roles
     ingest,process,store,api on a fresh database runs under paced background load (healthy info logs
-    of 20 services, 100-event bodies, wrk + paced.lua) at half that capacity; during it, P times,
-    one POST of 30 error logs for a fresh service (so each opens incident
+    of 20 services, 100-event bodies, wrk + paced.lua) at half the hub capacity; during it, P
+    times, one POST of 30 error logs for a fresh service (so each opens incident
     'high-error-rate|<service>'). Latency = time the LISTENing connection receives the NOTIFY
     sent by a trigger on incident_events (kind 'triggered'), i.e. right after the commit,
-    minus the time the HTTP 202 of the breaching request arrived. If half the ingest capacity
-    exceeds 0.8 x the drain rate measured in (a), a phase at half that drain rate follows, and
-    a light phase at 10 % of the ingest capacity gives the pipeline's floor.
+    minus the time the HTTP 202 of the breaching request arrived. A phase at half the edge
+    capacity (overload when it exceeds the hub capacity) and a light phase at 10 % of the hub
+    capacity follow.
 
 Writes bench/results/processing.json. See bench/README.md; `bench/processing --help`.
 """
@@ -123,8 +125,8 @@ def scrape_all():
 
 def metric_summary(m):
     """The processing-relevant figures of a /metrics scrape (whole life of the process)."""
-    def mean_ms(name):
-        c, s = m.get(name + "_count", 0), m.get(name + "_sum", 0)
+    def mean_ms(name, labels=""):
+        c, s = m.get(name + "_count" + labels, 0), m.get(name + "_sum" + labels, 0)
         return round(s / c * 1000, 2) if c else None
     out = {
         "consumer_records": {p: m.get('rtmon_consumer_records_total{pipeline="%s"}' % p)
@@ -143,6 +145,12 @@ def metric_summary(m):
                                 if k.startswith("rtmon_processing_failures_total")},
         "incident_store_refused": m.get("rtmon_incident_store_refused_total", 0),
         "incident_messages_published": m.get("rtmon_incident_messages_published_total", 0),
+        # group commits of the processing tree: transitions, and aggregate buckets
+        "incident_store_commits": {w: m.get('rtmon_incident_store_commit_seconds_count{what="%s"}'
+                                            % w) for w in ("changes", "aggregates")},
+        "incident_store_commit_ms_mean": {
+            w: mean_ms('rtmon_incident_store_commit_seconds', '{what="%s"}' % w)
+            for w in ("changes", "aggregates")},
     }
     if "rtmon_kafka_produce_seconds_count" in m:
         out["kafka_produce_ms_mean"] = mean_ms("rtmon_kafka_produce_seconds")
@@ -430,7 +438,7 @@ def measure_drain(ctx, rnd, variant):
     s0, b0 = c.snap(), bi.machine_busy()
     r = bi.Rtmon(ctx.binary, "process,store", url, ctx.backlog_prefix, ctx.args.linger, group,
                  os.path.join(ctx.work, "rtmon-drain-%s-r%d.log" % (variant, rnd)),
-                 extra=["--processing.rules-file=%s" % rules, COMMIT_PROPS])
+                 extra=["--processing.rules-file=%s" % rules, COMMIT_PROPS, *ctx.args.rtmon_arg])
     t0 = r.t_launch
     t_first = t_rows = t_lag0 = None
     n = committed = 0
@@ -518,6 +526,37 @@ def same_rows(db_a, db_b):
 # (b) breach latency
 
 
+def capacity_conns(ctx):
+    """bench/ingest's connection plan for its 0.7 x kcat target (272 at linger 20): enough
+    requests in flight that Little's law does not cap the edge (32 capped it near 120k/s)."""
+    return ctx.args.conns or bi.conns_for(ctx.args.linger, 560_000)
+
+
+def quick_drain(ctx, rng, n):
+    """Part (a)'s 'rules' drain, one round on a fresh backlog of n records, for runs without
+    part (a): the rate at which a hub's two pipelines process and store (rows/s)."""
+    ctx.n = n
+    ctx.backlog_prefix = "%s_cbl." % ctx.run
+    ctx.cfiles = {t: os.path.join(ctx.work, "capacity-backlog-%s.copy" % t)
+                  for t in ("logs", "metrics")}
+    log("hub capacity: a %d-record backlog drained with rules" % n)
+    ingest_backlog(ctx, rng)
+    name, res = measure_drain(ctx, 0, "rules")
+    bi.drop_db(name)
+    if not res["complete"]:
+        die("the capacity drain did not finish within %ss" % ctx.args.drain_timeout)
+    return res
+
+
+def hub_capacity(edge, drain_rows_s):
+    """What a default hub sustains: its HTTP edge acknowledges `edge` events/s, its pipelines
+    process and store `drain_rows_s`. Loads above the smaller one only grow Kafka's backlog."""
+    cap = min(edge["events_s"], drain_rows_s)
+    return {"events_s": round(cap), "edge_events_s": edge["events_s"],
+            "drain_rules_rows_s": round(drain_rows_s),
+            "bound_by": "edge" if edge["events_s"] <= drain_rows_s else "processing+store drain"}
+
+
 def measure_capacity(ctx):
     """Closed-loop wrk against an ingest-only rtmon (as bench/ingest part (a), linger --linger)."""
     prefix = "%s_cap." % ctx.run
@@ -525,24 +564,25 @@ def measure_capacity(ctx):
                  os.path.join(ctx.work, "rtmon-capacity.log"))
     try:
         r.wait_ready()
-        bi.run_wrk(ctx.lua, ctx.cap_body, ctx.args.conns, ctx.args.warmup)
+        conns = capacity_conns(ctx)
+        bi.run_wrk(ctx.lua, ctx.cap_body, conns, ctx.args.warmup)
         ctx.quiet.wait("ingest capacity")
         c = bi.Cpu()
         s0, r0, b0 = c.snap(), r.cpu(), bi.machine_busy()
-        res = bi.run_wrk(ctx.lua, ctx.cap_body, ctx.args.conns, ctx.args.capacity_seconds)
+        res = bi.run_wrk(ctx.lua, ctx.cap_body, conns, ctx.args.capacity_seconds)
         s1, r1, b1 = c.snap(), r.cpu(), bi.machine_busy()
     finally:
         r.stop()
     secs = res["duration_us"] / 1e6
     ev = res["ok"] * bi.EVENTS_PER_BODY / secs
     cpu = {"rtmon": r1 - r0, "kafka": s1["kafka"] - s0["kafka"], "wrk": res["wrk_cpu_s"]}
-    return {"events_s": round(ev), "seconds": round(secs, 2), "connections": ctx.args.conns,
+    return {"events_s": round(ev), "seconds": round(secs, 2), "connections": conns,
             "non_202": res["other"], "p50_ms": res["p50_us"] / 1000,
             "p99_ms": res["p99_us"] / 1000,
             "cpu_us_per_event": {k: round(v / max(ev * secs, 1) * 1e6, 2) for k, v in cpu.items()},
             "foreign_cores": bi.foreign_cores(b0, b1, sum(cpu.values())),
             "wrk": "wrk -t1 -c%d -d%ds (+%ds warm-up), 100 healthy info logs per POST, only 202 "
-                   "counted; rtmon role ingest, linger %d" % (ctx.args.conns,
+                   "counted; rtmon role ingest, linger %d" % (conns,
                                                               ctx.args.capacity_seconds,
                                                               ctx.args.warmup, ctx.args.linger)}
 
@@ -634,9 +674,9 @@ def latency_phase(ctx, label, rate, seconds, probes):
     c0.close()
     prefix = "%s_lat_%s." % (ctx.run, label)
     group = "%s_glat_%s" % (ctx.run, label)
-    r = bi.Rtmon(ctx.binary, "ingest,process,store,api", url, prefix, ctx.args.linger, group,
+    r = bi.Rtmon(ctx.binary, ctx.args.latency_roles, url, prefix, ctx.args.linger, group,
                  os.path.join(ctx.work, "rtmon-latency-%s.log" % label),
-                 extra=["--processing.rules-file=%s" % ctx.rules_file])
+                 extra=["--processing.rules-file=%s" % ctx.rules_file, *ctx.args.rtmon_arg])
     listener = lag = store_lag = wrk = None
     probes_out = []
     try:
@@ -778,7 +818,10 @@ def latency_phase(ctx, label, rate, seconds, probes):
                          "samples": lag.samples[:: max(1, len(lag.samples) // 30)]},
         "store_consumer_lag": {"max": max(x[1] for x in store_lag.samples)
                                if store_lag.samples else None,
-                               "last": store_lag.samples[-1][1] if store_lag.samples else None},
+                               "last": store_lag.samples[-1][1] if store_lag.samples else None,
+                               # the store commits every 1 s and batches for 250 ms
+                               "keeps_up": bool(store_lag.samples) and max(
+                                   x[1] for x in store_lag.samples) <= 3 * achieved},
         "cpu_s": {k: round(v, 3) for k, v in cpu.items()},
         "cpu_cores": {k: round(v / wall, 2) for k, v in cpu.items()},
         "cpu_us_per_event": {k: round(v / max(w["ok"] * bi.EVENTS_PER_BODY, 1) * 1e6, 2)
@@ -825,27 +868,34 @@ def main():
     ap.add_argument("--capacity-seconds", type=int, help="wrk seconds for the capacity (6; "
                                                          "--quick 4)")
     ap.add_argument("--warmup", type=int, default=2, help="wrk warm-up seconds (2)")
-    ap.add_argument("--conns", type=int, default=32,
-                    help="wrk connections for the capacity (32, bench/ingest's at linger 5)")
+    ap.add_argument("--conns", type=int, default=0,
+                    help="wrk connections for the edge capacity (default: bench/ingest's plan, "
+                         "272 at linger 20)")
     ap.add_argument("--load-fraction", type=float, default=0.5,
-                    help="background load as a fraction of the ingest capacity (0.5)")
+                    help="background load as a fraction of the hub capacity (0.5)")
     ap.add_argument("--load-seconds", type=int, help="seconds of background load per phase "
                                                      "(20; --quick 12)")
     ap.add_argument("--load-rate", type=int, help="background events/s (skips the capacity)")
     ap.add_argument("--load-conns", type=int, default=0,
                     help="connections of the paced load (default: Little's law, 150 ms per "
                          "request, at least 32)")
-    ap.add_argument("--phases", default="half_ingest,half_drain,light",
-                    help="latency phases: half_ingest (load-fraction x ingest capacity), "
-                         "half_drain (load-fraction x the drain rate with rules; only if "
-                         "half_ingest's rate exceeds 0.8 x that drain rate), light "
-                         "(light-fraction x ingest capacity); default: all three")
+    ap.add_argument("--phases", default="half_capacity,half_edge,light",
+                    help="latency phases: half_capacity (load-fraction x the hub capacity = "
+                         "min(edge capacity, drain rate with rules): the issue's figure), "
+                         "half_edge (load-fraction x the edge capacity, when it exceeds the hub "
+                         "capacity: overload, informational), light "
+                         "(light-fraction x hub capacity); default: all three")
     ap.add_argument("--light-fraction", type=float, default=0.1,
-                    help="load of the light phase as a fraction of the ingest capacity (0.1)")
+                    help="load of the light phase as a fraction of the hub capacity (0.1)")
     ap.add_argument("--probes", type=int, help="breaching requests per phase (50; --quick 25)")
     ap.add_argument("--tail", type=float, default=10,
                     help="seconds to wait after the load for the last incidents (10)")
     ap.add_argument("--rules-file", default=os.path.join(ROOT, "config/rules.json"))
+    ap.add_argument("--latency-roles", default="ingest,process,store,api",
+                    help="roles of the latency phases' rtmon (default: a default hub's)")
+    ap.add_argument("--rtmon-arg", action="append", default=[],
+                    help="extra rtmon option for every rtmon the bench starts (repeatable), "
+                         "e.g. --rtmon-arg=--store.nice=19")
     ap.add_argument("--bin", help="rtmon binary (default: as bench/ingest: build/rtmon if "
                     "Release, else a Release build in .rtmon/bench/build)")
     ap.add_argument("--bin-source", help="provenance of --bin to record, e.g. 'git archive "
@@ -989,31 +1039,35 @@ def main():
         # ---------------- (b) breach latency
         if args.only != "throughput":
             latency = {"target_p99_ms": LATENCY_TARGET_P99_MS, "phases": []}
-            if args.load_rate:
-                cap = None
-                rate = args.load_rate
-            else:
-                log("ingest capacity: wrk -c%d for %ds against an ingest-only rtmon" % (
-                    args.conns, args.capacity_seconds))
-                cap = measure_capacity(ctx)
-                rate = cap["events_s"] * args.load_fraction
-                log("ingest capacity %d events/s (p50 %.1f ms) -> background load %d events/s"
-                    % (cap["events_s"], cap["p50_ms"], rate))
-            latency["ingest_capacity"] = cap
-            latency["load_fraction"] = args.load_fraction
+            cap = hub = drain = None
             want = [x for x in args.phases.split(",") if x]
             phases = []
-            if "half_ingest" in want:
-                phases.append(("half_ingest", rate))
-            drain = throughput["rules_rows_s_median"] if throughput else None
+            if args.load_rate:
+                phases.append(("fixed", args.load_rate))
+            else:
+                log("edge capacity: wrk -c%d for %ds against an ingest-only rtmon" % (
+                    capacity_conns(ctx), args.capacity_seconds))
+                cap = measure_capacity(ctx)
+                log("edge capacity %d events/s (p50 %.1f ms)" % (cap["events_s"], cap["p50_ms"]))
+                if throughput:
+                    drain = throughput["rules_rows_s_median"]
+                else:
+                    drain = quick_drain(ctx, rng, args.backlog)["rows_s"]
+                hub = hub_capacity(cap, drain)
+                log("hub capacity %d events/s (edge %d, drain with rules %d rows/s)" % (
+                    hub["events_s"], cap["events_s"], drain))
+                if "half_capacity" in want:
+                    phases.append(("half_capacity", hub["events_s"] * args.load_fraction))
+                # Above the hub's capacity the raw store falls behind for good: reported to
+                # show what overload does, not a steady state.
+                if "half_edge" in want and cap["events_s"] > 1.2 * hub["events_s"]:
+                    phases.append(("half_edge", cap["events_s"] * args.load_fraction))
+                if "light" in want:
+                    phases.append(("light", hub["events_s"] * args.light_fraction))
+            latency["ingest_capacity"] = cap
+            latency["hub_capacity"] = hub
+            latency["load_fraction"] = args.load_fraction
             latency["drain_rate_rules_rows_s"] = drain
-            if "half_drain" in want and drain and not args.load_rate \
-                    and rate > 0.8 * drain:
-                phases.append(("half_drain", drain * args.load_fraction))
-                log("processing drains %d rows/s alone: a phase at %d ev/s (half of it) runs "
-                    "too" % (drain, drain * args.load_fraction))
-            if "light" in want and cap:
-                phases.append(("light", cap["events_s"] * args.light_fraction))
             for label, rr_ in phases:
                 log("latency phase %s: %d events/s for %ds, %d breaching requests" % (
                     label, rr_, args.load_seconds, args.probes))
@@ -1064,7 +1118,7 @@ def main():
                          COMMIT_PROPS, args.poll),
             "rules_file": open(ctx.rules_file).read() if hasattr(ctx, "rules_file") else None,
             "norules_file": '{"rules": []}',
-            "latency": {"roles": "ingest,process,store,api", "load": "wrk -t1 -c<conns> + "
+            "latency": {"roles": args.latency_roles, "rtmon_args": args.rtmon_arg, "load": "wrk -t1 -c<conns> + "
                         "bench/processing.d/paced.lua, 100 healthy info logs of 20 services per "
                         "POST, ts = send time; conns = %s" % (
                             args.load_conns or "Little's law: rate/100 x 150 ms, >= 32"), "load_seconds": args.load_seconds,
@@ -1085,6 +1139,7 @@ def main():
                         "ingest_capacity_events_s": (latency["ingest_capacity"] or {}).get(
                             "events_s"),
                         "drain_rate_rules_rows_s": latency.get("drain_rate_rules_rows_s"),
+                        "hub_capacity": latency.get("hub_capacity"),
                         "phases": [{k: ph[k] for k in (
                             "label", "target_events_s", "achieved_events_s",
                             "load_achieved_ratio", "cpu_us_per_event", "probes",
@@ -1094,6 +1149,7 @@ def main():
                             "consumer_lag_max": ph["consumer_lag"]["max"],
                             "consumer_lag_max_s_of_input": ph["consumer_lag"]["max_s_of_input"],
                             "processing_keeps_up": ph["consumer_lag"]["keeps_up"],
+                            "store_keeps_up": ph["store_consumer_lag"].get("keeps_up"),
                             "foreign_cores": ph["foreign_cores"]}
                             for ph in latency["phases"]]}},
         "rounds": rounds,
@@ -1156,8 +1212,10 @@ def print_table(res):
         print()
         print("(b) breach latency: HTTP 202 of the breaching request -> incident 'triggered' "
               "committed (NOTIFY received); target p99 <= %.0f ms" % L["target_p99_ms"])
-        print("  ingest capacity %s events/s; drain rate with rules %s rows/s" % (
-            L["ingest_capacity_events_s"], L["drain_rate_rules_rows_s"]))
+        hub = L.get("hub_capacity") or {}
+        print("  hub capacity %s events/s = min(edge capacity %s events/s, drain rate with rules "
+              "%s rows/s)" % (hub.get("events_s"), L["ingest_capacity_events_s"],
+                              L["drain_rate_rules_rows_s"]))
         for ph in L["phases"]:
             d = ph["latency_ms"] or {}
             lb = ph["latency_lower_bound_tx_start_ms"] or {}
@@ -1169,10 +1227,13 @@ def print_table(res):
             st = ph.get("ack_to_raw_rows_store_tx_start_ms") or {}
             print("  %-12s ack -> start of the store tx of its raw rows: p50 %s ms p99 %s ms" % (
                 "", st.get("p50"), st.get("p99")))
-            print("  %-12s consumer lag max %s records = %s s of input (%s); foreign cores %.2f" % (
-                "", ph["consumer_lag_max"], ph["consumer_lag_max_s_of_input"],
-                "processing keeps up" if ph["processing_keeps_up"] else
-                "processing FALLS BEHIND", ph["foreign_cores"]))
+            print("  %-12s consumer lag max %s records = %s s of input (%s; raw store %s); "
+                  "foreign cores %.2f" % (
+                      "", ph["consumer_lag_max"], ph["consumer_lag_max_s_of_input"],
+                      "processing keeps up" if ph["processing_keeps_up"] else
+                      "processing FALLS BEHIND",
+                      "keeps up" if ph.get("store_keeps_up") else "FALLS BEHIND",
+                      ph["foreign_cores"]))
             cu = ph["cpu_us_per_event"]
             print("  %-12s CPU-µs per event: rtmon %.1f + kafka %.1f + pg %.1f + wrk %.1f%s" % (
                 "", cu["rtmon"], cu["kafka"], cu["pg"], cu["wrk"],

@@ -46,8 +46,11 @@ pipeline processing_pipeline(const config& cfg) {
   // process that owns its incidents.
   // Alerts ride on this path: the pipeline defaults (5 ms batches, fetches that return with
   // the first byte, partial batches sent on an idle poll) are what it needs.
-  return {
+  pipeline p{
       "process", cfg.kafka.group, {"logs", "metrics", "events", "commands"}, cfg.warmup_ms() > 0};
+  p.fetch_wait_ms = cfg.consumer.process_fetch_wait_ms;
+  p.fetch_min_bytes = cfg.consumer.process_fetch_min_bytes;
+  return p;
 }
 
 pipeline store_pipeline(const config& cfg) {

@@ -38,6 +38,67 @@ CAF_TEST(aggregator error logs go pending then triggered then resolved) {
   CAF_CHECK(rule_state_of(rule_child()).logic->state() == alert_state::inactive);
 }
 
+namespace {
+
+// An aggregate store whose writes stay in flight until it gets a flush: a slow Postgres.
+struct held_store_state {
+  std::vector<std::pair<size_t, caf::typed_response_promise<uint64_t>>> held;
+  static inline const char* name = "held_aggregate_store";
+};
+
+incident_store_actor::behavior_type held_store(
+    incident_store_actor::stateful_pointer<held_store_state> self) {
+  return {
+      [](atom::persist, const incident_change&) { return uint32_t{1}; },
+      [](atom::command, const std::string&) { return std::string{}; },
+      [](atom::reject, const std::string&, const std::string&) { return false; },
+      [](atom::load, const std::string&) { return std::vector<incident_record>{}; },
+      [=](atom::aggregate, const std::vector<aggregate_row>& rows) -> caf::result<uint64_t> {
+        auto rp = self->make_response_promise<uint64_t>();
+        self->state.held.emplace_back(rows.size(), rp);
+        return rp;
+      },
+      [=](caf::flush_atom) {
+        for (auto& h : self->state.held) h.second.deliver(uint64_t{h.first});
+        self->state.held.clear();
+      },
+      [](atom::publish, bool) {},
+      [](atom::published, const std::vector<unpublished_entry>&, bool) {},
+  };
+}
+
+}  // namespace
+
+CAF_TEST(aggregator a transition does not wait for the aggregates write but the batch does) {
+  auto aggregates = sys.spawn(held_store);
+  processing_options opts;
+  opts.aggregates = aggregates;
+  start_aggregator({}, error_rate_rules, opts);
+  auto parts = split_by_service(logs(t0, 10, 0), false, nullptr);
+  CAF_REQUIRE_EQUAL(parts.size(), 1u);
+  auto rh = self->request(agg, caf::infinite, atom::observe_v, parts.front());
+  sched.run();
+  // The incident's transition is written while the buckets' write is still in flight...
+  CAF_CHECK_EQUAL(timeline(), "pending:1");
+  CAF_CHECK(store_state().rows.empty());  // buckets go to the aggregate store only
+  auto& held = deref<incident_store_actor::stateful_base<held_store_state>>(aggregates).state;
+  CAF_REQUIRE_EQUAL(held.held.size(), 1u);
+  CAF_CHECK(held.held[0].first > 0u);
+  // ...and the batch is answered (its offset may move) only once the buckets are durable.
+  CAF_CHECK(self->mailbox().empty());
+  caf::anon_send(aggregates, caf::flush_atom_v);
+  sched.run();
+  bool answered = false;
+  rh.receive(
+      [&](uint64_t n) {
+        CAF_CHECK_EQUAL(n, 10u);
+        answered = true;
+      },
+      [&](caf::error& err) { CAF_FAIL("aggregator: " << sys.render(err)); });
+  CAF_CHECK(answered);
+  caf::anon_send_exit(aggregates, caf::exit_reason::kill);
+}
+
 CAF_TEST(aggregator too few logs are not evaluated) {
   start_aggregator();
   CAF_CHECK_EQUAL(observe(logs(t0, 4, 0)), 4u);  // min_count 5
