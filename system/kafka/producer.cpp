@@ -18,6 +18,9 @@ struct producer::request {
   callback done;
   size_t bytes = 0;
   std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
+  // The messages' keys and payloads: librdkafka points into them (no copy) until the last
+  // delivery report, after which finish() deletes the request.
+  std::vector<ingest::item> items;
 
   void note(produce_status s, std::string what) {
     int v = static_cast<int>(s);
@@ -134,22 +137,25 @@ void producer::produce(const std::string& topic, std::vector<ingest::item> items
   req->done = std::move(done);
   req->bytes = bytes;
   req->remaining = items.size();
+  req->items = std::move(items);
+  const auto& owned = req->items;
   // One call for the whole request: librdkafka looks the topic up and takes its lock once, not
   // once per message. Keys still pick each message's partition.
-  std::vector<rd_kafka_message_t> msgs(items.size());
-  for (size_t i = 0; i < items.size(); ++i) {
+  std::vector<rd_kafka_message_t> msgs(owned.size());
+  for (size_t i = 0; i < owned.size(); ++i) {
     auto& m = msgs[i];
-    m.payload = const_cast<char*>(items[i].payload.data());
-    m.len = items[i].payload.size();
-    m.key = const_cast<char*>(items[i].service.data());
-    m.key_len = items[i].service.size();
+    m.payload = const_cast<char*>(owned[i].payload.data());
+    m.len = owned[i].payload.size();
+    m.key = const_cast<char*>(owned[i].service.data());
+    m.key_len = owned[i].service.size();
     m._private = req;
   }
+  const size_t count = owned.size();
   size_t produced = 0;
   if (auto rkt = rd_kafka_topic_new(rk_, topic.c_str(), nullptr)) {
-    produced =
-        static_cast<size_t>(rd_kafka_produce_batch(rkt, RD_KAFKA_PARTITION_UA, RD_KAFKA_MSG_F_COPY,
-                                                   msgs.data(), static_cast<int>(msgs.size())));
+    // No RD_KAFKA_MSG_F_COPY: the request owns the bytes until its last delivery report.
+    produced = static_cast<size_t>(
+        rd_kafka_produce_batch(rkt, RD_KAFKA_PARTITION_UA, 0, msgs.data(), static_cast<int>(count)));
     rd_kafka_topic_destroy(rkt);
     for (const auto& m : msgs)
       if (m.err != RD_KAFKA_RESP_ERR_NO_ERROR) req->note(classify(m.err), rd_kafka_err2str(m.err));
@@ -157,9 +163,9 @@ void producer::produce(const std::string& topic, std::vector<ingest::item> items
     auto err = rd_kafka_last_error();
     req->note(classify(err), rd_kafka_err2str(err));
   }
-  if (produced < items.size()) {
+  if (produced < count) {
     // Messages never enqueued will get no delivery report: account for them here.
-    auto missing = items.size() - produced;
+    auto missing = count - produced;
     if (req->remaining.fetch_sub(missing) == missing) finish(req);  // nothing left in flight
   }
 }
