@@ -10,7 +10,7 @@ PACKAGES=(
   build-essential cmake ninja-build pkg-config
   libcaf-dev librdkafka-dev libpqxx-dev
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
-  libspdlog-dev libcurl4-openssl-dev libssl-dev
+  libspdlog-dev libcurl4-openssl-dev libssl-dev libjemalloc-dev
   kcat openjdk-17-jre-headless maven
   postgresql-15 postgresql-client-15
   python3 python3-venv curl chromium
