@@ -213,9 +213,9 @@ int serve(config& cfg) {
     components.emplace_back("incident-store", caf::actor_cast<caf::actor>(incidents));
     // The same adapter on a second connection, for aggregate buckets only (no producer: it has
     // no timeline to publish): their group commits never delay a transition's.
-    auto aggregates =
-        sys.spawn<caf::detached>(incident_store, std::make_shared<pg::processing_store>(cfg.database_url),
-                                 nullptr, std::string{}, &metrics);
+    auto aggregates = sys.spawn<caf::detached>(
+        incident_store, std::make_shared<pg::processing_store>(cfg.database_url), nullptr,
+        std::string{}, &metrics);
     components.emplace_back("aggregate-store", caf::actor_cast<caf::actor>(aggregates));
     auto setup = std::make_shared<processing_setup>();
     setup->rules = rules;

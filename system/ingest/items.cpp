@@ -13,14 +13,18 @@
 
 #include "messages/levels.hpp"
 #include "system/ingest/json_guard.hpp"
+#include "system/ingest/json_text.hpp"
 
 namespace rtmon::ingest {
 
 namespace json = boost::json;
+using detail::bytes_below;
+using detail::bytes_equal;
+using detail::json_text;
+using detail::load8;
 
 namespace {
 
-constexpr size_t max_errors = 50;
 constexpr size_t max_id_bytes = 128;
 constexpr size_t max_name_bytes = 200;
 constexpr size_t max_item_bytes = 900 * 1024;
@@ -31,7 +35,8 @@ struct checker {
   bool ok = true;
   void fail(std::string field, std::string problem) {
     ok = false;
-    if (errors.size() < max_errors) errors.push_back({index, std::move(field), std::move(problem)});
+    if (errors.size() < max_item_errors)
+      errors.push_back({index, std::move(field), std::move(problem)});
   }
 };
 
@@ -41,19 +46,6 @@ bool normalize_level(std::string_view in, std::string& out) {
   if (!parse_log_level(in, l)) return false;
   out = to_string(l);
   return true;
-}
-
-// Byte tests on eight bytes at once (SWAR): every item's strings are scanned, most of them long
-// runs of plain text. Nonzero if some byte of `w` is below `n` (n <= 128), or equals `c`.
-constexpr uint64_t ones = 0x0101010101010101ull;
-constexpr uint64_t bytes_below(uint64_t w, uint8_t n) {
-  return (w - ones * n) & ~w & (ones * 0x80);
-}
-constexpr uint64_t bytes_equal(uint64_t w, uint8_t c) { return bytes_below(w ^ (ones * c), 1); }
-uint64_t load8(const char* p) {
-  uint64_t w;
-  std::memcpy(&w, p, sizeof w);
-  return w;
 }
 
 bool control(char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; }
@@ -118,113 +110,6 @@ bool optional_string(checker& c, const json::object& o,
   out.assign(s.data(), s.size());
   return true;
 }
-
-// The payload is written as JSON text field by field, exactly as boost::json::serialize would
-// write the same object (key order, escapes, number formats), instead of building it as a DOM
-// and serializing that: copying every field into the DOM and walking it again cost more than
-// parsing the request. The buffer is a plain growable array: std::string's out-of-line append
-// per piece cost as much as the pieces.
-class json_text {
- public:
-  void clear() { size_ = 0; }
-  std::string_view view() const { return {data_.get(), size_}; }
-  size_t capacity() const { return cap_; }
-  /// Room for `n` more bytes at the end; commit() what was written there.
-  char* room(size_t n) {
-    if (size_ + n > cap_) grow(size_ + n);
-    return data_.get() + size_;
-  }
-  void commit(size_t n) { size_ += n; }
-  void append(std::string_view s) {
-    std::memcpy(room(s.size()), s.data(), s.size());
-    size_ += s.size();
-  }
-  /// `,"key":` for the payload's own key names, which need no escaping.
-  void key(std::string_view k) {
-    auto p = room(k.size() + 4);
-    p[0] = ',';
-    p[1] = '"';
-    std::memcpy(p + 2, k.data(), k.size());
-    p[k.size() + 2] = '"';
-    p[k.size() + 3] = ':';
-    size_ += k.size() + 4;
-  }
-  /// A JSON string, escaped as Boost.JSON does: \" \\ \b \t \n \f \r, other control
-  /// characters as \u00xx, everything else (UTF-8 included) as is.
-  void string(std::string_view s) {
-    static constexpr char hex[] = "0123456789abcdef";
-    char* p = room(s.size() * 6 + 2);  // the worst case: every character as \u00xx
-    char* const begin = p;
-    *p++ = '"';
-    size_t i = 0;
-    while (i < s.size()) {
-      // Copy eight plain characters at a time.
-      while (i + 8 <= s.size()) {
-        auto w = load8(s.data() + i);
-        if (bytes_below(w, 0x20) | bytes_equal(w, '"') | bytes_equal(w, '\\')) break;
-        std::memcpy(p, &w, 8);
-        p += 8;
-        i += 8;
-      }
-      if (i == s.size()) break;
-      auto ch = static_cast<unsigned char>(s[i++]);
-      if (ch >= 0x20 && ch != '"' && ch != '\\') {
-        *p++ = static_cast<char>(ch);
-        continue;
-      }
-      *p++ = '\\';
-      switch (ch) {
-        case '"':
-        case '\\':
-          *p++ = static_cast<char>(ch);
-          break;
-        case '\b':
-          *p++ = 'b';
-          break;
-        case '\t':
-          *p++ = 't';
-          break;
-        case '\n':
-          *p++ = 'n';
-          break;
-        case '\f':
-          *p++ = 'f';
-          break;
-        case '\r':
-          *p++ = 'r';
-          break;
-        default:
-          *p++ = 'u';
-          *p++ = '0';
-          *p++ = '0';
-          *p++ = hex[ch >> 4];
-          *p++ = hex[ch & 15];
-      }
-    }
-    *p++ = '"';
-    size_ += static_cast<size_t>(p - begin);
-  }
-  /// Values of arbitrary shape (attrs, tags, samples) go through Boost.JSON's own serializer.
-  template <class T>
-  void value(const T& v) {
-    json::serializer sr;
-    sr.reset(&v);
-    while (!sr.done()) commit(sr.read(room(4096), 4096).size());
-  }
-
- private:
-  void grow(size_t need) {
-    size_t cap = std::max<size_t>(need, cap_ * 2);
-    std::unique_ptr<char[]> bigger(new char[cap]);
-    if (size_ > 0) std::memcpy(bigger.get(), data_.get(), size_);
-    data_ = std::move(bigger);
-    cap_ = cap;
-  }
-
-  std::unique_ptr<char[]> data_;
-  size_t size_ = 0;
-  size_t cap_ = 0;
-};
 
 std::string tag_text(const json::value& v) {
   if (v.is_string()) return std::string{v.get_string()};
@@ -431,119 +316,6 @@ bool normalize(signal_kind kind, const json::object& in, int64_t index, const in
   return c.ok;
 }
 
-namespace {
-
-// Unwraps the seed's envelope {"value": {...}}.
-const json::value& unwrap(const json::value& v) {
-  if (v.is_object()) {
-    const auto& o = v.get_object();
-    if (o.size() == 1)
-      if (auto i = o.find("value"); i != o.end() && i->value().is_object()) return i->value();
-  }
-  return v;
-}
-
-void add_item(signal_kind kind, const json::value& raw, int64_t index, const ingest_limits& limits,
-              const request_context& ctx, parse_result& r) {
-  const auto& v = unwrap(raw);
-  if (!v.is_object()) {
-    if (r.errors.size() < max_errors)
-      r.errors.push_back({index, "", "each item must be a JSON object"});
-    return;
-  }
-  item it;
-  if (normalize(kind, v.get_object(), index, limits, ctx, it, r.errors))
-    r.items.push_back(std::move(it));
-}
-
-}  // namespace
-
-namespace {
-parse_result parse_body_in(signal_kind kind, std::string_view body, bool ndjson,
-                           const ingest_limits& limits, const request_context& ctx);
-}  // namespace
-
-parse_result parse_body(signal_kind kind, std::string_view body, bool ndjson,
-                        const ingest_limits& limits, const request_context& ctx) {
-  // One arena per request: parsing and normalizing allocate from it, freed all at once.
-  json::monotonic_resource arena;
-  request_context local = ctx;
-  local.sp = json::storage_ptr(&arena);
-  if (local.now_text.empty()) local.now_text = format_timestamp(local.now);
-  return parse_body_in(kind, body, ndjson, limits, local);
-}
-
-namespace {
-
-parse_result parse_body_in(signal_kind kind, std::string_view body, bool ndjson,
-                           const ingest_limits& limits, const request_context& ctx) {
-  parse_result r;
-  guarded_parser parser{{limits.max_depth, limits.max_string_bytes}};
-  auto reject = [&](int status, int64_t index, std::string field, std::string problem) {
-    r.status = status;
-    r.errors.push_back({index, std::move(field), std::move(problem)});
-    r.items.clear();
-    return r;
-  };
-  if (body.find_first_not_of(" \t\r\n") == std::string_view::npos)
-    return reject(400, -1, "", "empty body");
-  if (!ndjson) {
-    json_problem problem;
-    auto v = parser.parse(body, problem, ctx.sp);
-    if (!problem) {
-      if (v.is_array()) {
-        const auto& arr = v.get_array();
-        if (arr.empty()) return reject(400, -1, "", "empty batch");
-        if (arr.size() > limits.max_items)
-          return reject(413, -1, "",
-                        "batch of " + std::to_string(arr.size()) + " items exceeds the limit of " +
-                            std::to_string(limits.max_items));
-        for (size_t i = 0; i < arr.size(); ++i)
-          add_item(kind, arr[i], static_cast<int64_t>(i), limits, ctx, r);
-      } else {
-        add_item(kind, v, 0, limits, ctx, r);
-      }
-      if (!r.errors.empty()) {
-        r.status = 400;
-        r.items.clear();
-      }
-      return r;
-    }
-    if (!looks_like_ndjson(body))
-      return reject(400, -1, problem.field,
-                    problem.problem + " (at byte " + std::to_string(problem.offset) + ")");
-  }
-  // NDJSON: one item per non-blank line.
-  int64_t index = 0;
-  size_t pos = 0;
-  while (pos < body.size()) {
-    auto end = body.find('\n', pos);
-    if (end == std::string_view::npos) end = body.size();
-    auto line = body.substr(pos, end - pos);
-    pos = end + 1;
-    if (line.find_first_not_of(" \t\r") == std::string_view::npos) continue;
-    if (static_cast<size_t>(index) >= limits.max_items)
-      return reject(413, -1, "",
-                    "more than " + std::to_string(limits.max_items) + " items in the request");
-    json_problem problem;
-    auto v = parser.parse(line, problem, ctx.sp);
-    if (problem) {
-      if (r.errors.size() < max_errors) r.errors.push_back({index, problem.field, problem.problem});
-    } else {
-      add_item(kind, v, index, limits, ctx, r);
-    }
-    ++index;
-  }
-  if (index == 0) return reject(400, -1, "", "empty body");
-  if (!r.errors.empty()) {
-    r.status = 400;
-    r.items.clear();
-  }
-  return r;
-}
-
-}  // namespace
-
 bool valid_event_id(std::string_view s) { return valid_id(s); }
 
 bool canonical_level(std::string_view s) {
@@ -564,78 +336,6 @@ bool parse_kind(std::string_view text, signal_kind& out) {
   else
     return false;
   return true;
-}
-
-frame_result parse_frame(std::string_view text, const signal_kind* default_kind,
-                         const ingest_limits& limits, const request_context& base) {
-  json::monotonic_resource arena;
-  request_context ctx = base;
-  ctx.sp = json::storage_ptr(&arena);
-  if (ctx.now_text.empty()) ctx.now_text = format_timestamp(ctx.now);
-  frame_result r;
-  json_problem problem;
-  auto v = parse_guarded(text, {limits.max_depth, limits.max_string_bytes}, problem, ctx.sp);
-  if (problem) {
-    r.status = 400;
-    r.errors.push_back({-1, problem.field, problem.problem});
-    return r;
-  }
-  json::array single(ctx.sp);
-  const json::array* arr = nullptr;
-  if (v.is_array()) {
-    arr = &v.get_array();
-  } else {
-    single.push_back(std::move(v));
-    arr = &single;
-  }
-  if (arr->empty() || arr->size() > limits.max_items) {
-    r.status = arr->empty() ? 400 : 413;
-    r.errors.push_back(
-        {-1, "",
-         arr->empty() ? "empty batch"
-                      : "more than " + std::to_string(limits.max_items) + " items in the frame"});
-    return r;
-  }
-  for (size_t i = 0; i < arr->size(); ++i) {
-    auto index = static_cast<int64_t>(i);
-    const auto& raw = (*arr)[i];
-    if (!raw.is_object()) {
-      r.errors.push_back({index, "", "each item must be a JSON object"});
-      continue;
-    }
-    json::object obj(raw.get_object(), ctx.sp);
-    signal_kind kind = default_kind ? *default_kind : signal_kind::log;
-    bool have_kind = default_kind != nullptr;
-    if (auto k = obj.find("kind"); k != obj.end()) {
-      if (!k->value().is_string() || !parse_kind(k->value().get_string(), kind)) {
-        r.errors.push_back({index, "kind", "must be \"log\", \"metric\" or \"event\""});
-        continue;
-      }
-      have_kind = true;
-      obj.erase(k);
-    }
-    if (!have_kind) {
-      r.errors.push_back({index, "kind", "is required (or connect to /ingest?kind=logs)"});
-      continue;
-    }
-    json::value holder(std::move(obj), ctx.sp);  // not braces: that would make an array
-    const auto& inner = unwrap(holder);
-    if (!inner.is_object()) {
-      r.errors.push_back({index, "", "each item must be a JSON object"});
-      continue;
-    }
-    item it;
-    if (normalize(kind, inner.get_object(), index, limits, ctx, it, r.errors)) {
-      r.kinds.push_back(kind);
-      r.items.push_back(std::move(it));
-    }
-  }
-  if (!r.errors.empty()) {
-    r.status = 400;
-    r.items.clear();
-    r.kinds.clear();
-  }
-  return r;
 }
 
 }  // namespace rtmon::ingest

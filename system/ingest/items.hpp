@@ -32,6 +32,9 @@ struct item {
   std::string payload;
 };
 
+/// At most this many errors are listed in a rejection (the rest would only repeat).
+inline constexpr size_t max_item_errors = 50;
+
 struct parse_result {
   std::vector<item> items;
   std::vector<item_error> errors;  // non-empty means: reject the request with 4xx

@@ -154,8 +154,8 @@ void producer::produce(const std::string& topic, std::vector<ingest::item> items
   size_t produced = 0;
   if (auto rkt = rd_kafka_topic_new(rk_, topic.c_str(), nullptr)) {
     // No RD_KAFKA_MSG_F_COPY: the request owns the bytes until its last delivery report.
-    produced = static_cast<size_t>(
-        rd_kafka_produce_batch(rkt, RD_KAFKA_PARTITION_UA, 0, msgs.data(), static_cast<int>(count)));
+    produced = static_cast<size_t>(rd_kafka_produce_batch(rkt, RD_KAFKA_PARTITION_UA, 0,
+                                                          msgs.data(), static_cast<int>(count)));
     rd_kafka_topic_destroy(rkt);
     for (const auto& m : msgs)
       if (m.err != RD_KAFKA_RESP_ERR_NO_ERROR) req->note(classify(m.err), rd_kafka_err2str(m.err));
