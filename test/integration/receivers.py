@@ -34,13 +34,12 @@ from typing import Optional
 from aiosmtpd.controller import Controller
 
 
-def _wait(pred, timeout, what):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        got = pred()
-        if got:
-            return got
-        time.sleep(0.02)
+def _wait(arrived, pred, timeout, what):
+    """Waits until `pred()` holds; the receiver notifies `arrived` on every request or mail."""
+    with arrived:
+        got = arrived.wait_for(pred, timeout)
+    if got:
+        return got
     raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
@@ -98,7 +97,7 @@ class SlackReceiver:
     def __init__(self, default: Answer = None):
         self.default = default or ok()
         self.requests = []
-        self._lock = threading.Lock()
+        self._lock = threading.Condition()  # also signals arrivals (_wait)
         self._per_path = {}
         self._queue = deque()
         self._stop = threading.Event()
@@ -136,6 +135,7 @@ class SlackReceiver:
                               {k.lower(): v for k, v in self.headers.items()}, body, answer)
                 with receiver._lock:
                     receiver.requests.append(req)
+                    receiver._lock.notify_all()
                 if answer.hang:
                     receiver._stop.wait(answer.hang)
                 if answer.status is None:
@@ -195,7 +195,8 @@ class SlackReceiver:
 
     def wait_for(self, n=1, timeout=10.0, path: Optional[str] = None):
         """Blocks until at least `n` requests (to `path`) arrived; returns them all."""
-        return _wait(lambda: (lambda rs: rs if len(rs) >= n else None)(self.received(path)),
+        return _wait(self._lock,
+                     lambda: (lambda rs: rs if len(rs) >= n else None)(self.received(path)),
                      timeout, f"{n} request(s) on {path or 'any path'}")
 
 
@@ -234,7 +235,7 @@ class SmtpReceiver:
     def __init__(self, host="127.0.0.1"):
         self.host = host
         self.mails = []      # every message that got to the end of DATA, answered or not
-        self._lock = threading.Lock()
+        self._lock = threading.Condition()  # also signals arrivals (_wait)
         self._rcpt_script = deque()
         self._data_script = deque()
         self._controller = None
@@ -273,6 +274,7 @@ class SmtpReceiver:
                             reply if isinstance(reply, str) else "(hung)")
                 with receiver._lock:
                     receiver.mails.append(mail)
+                    receiver._lock.notify_all()
                 if isinstance(reply, SmtpHang):
                     await asyncio.sleep(reply.seconds)
                     return reply.then
@@ -316,5 +318,5 @@ class SmtpReceiver:
 
     def wait_for(self, n=1, timeout=10.0):
         """Blocks until at least `n` messages were accepted; returns them all."""
-        return _wait(lambda: (lambda ms: ms if len(ms) >= n else None)(self.messages),
+        return _wait(self._lock, lambda: (lambda ms: ms if len(ms) >= n else None)(self.messages),
                      timeout, f"{n} accepted mail(s)")
