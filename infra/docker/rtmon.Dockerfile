@@ -13,7 +13,7 @@ RUN apt-get update \
       build-essential cmake ninja-build pkg-config ca-certificates \
       libcaf-dev librdkafka-dev libpqxx-dev \
       libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev \
-      libspdlog-dev libcurl4-openssl-dev libssl-dev \
+      libspdlog-dev libcurl4-openssl-dev libssl-dev libjemalloc-dev \
       nodejs npm \
  && rm -rf /var/lib/apt/lists/*
 
@@ -49,15 +49,15 @@ FROM debian:12-slim
 ENV DEBIAN_FRONTEND=noninteractive
 COPY --from=build /src/build/runtime-packages.txt /tmp/runtime-packages.txt
 # Runtime libraries: libcaf-core0.17, librdkafka1, libpqxx-6.4 (+ libpq5), libboost-json1.81.0,
-# libboost-url1.81.0, libspdlog1.10 (+ libfmt9), libcurl4, libssl3; plus whatever ldd found, plus
-# curl for the healthcheck.
+# libboost-url1.81.0, libspdlog1.10 (+ libfmt9), libcurl4, libssl3, libjemalloc2; plus whatever
+# ldd found, plus curl for the healthcheck.
 # hadolint ignore=DL3008,SC2046
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
       ca-certificates curl tzdata \
       libcaf-core0.17 librdkafka1 libpqxx-6.4 libpq5 \
       libboost-json1.81.0 libboost-url1.81.0 libspdlog1.10 libfmt9 \
-      libcurl4 libssl3 \
+      libcurl4 libssl3 libjemalloc2 \
       $(cat /tmp/runtime-packages.txt) \
  && rm -rf /var/lib/apt/lists/* /tmp/runtime-packages.txt \
  && useradd --system --uid 10001 --user-group --home-dir /opt/rtmon --no-create-home --shell /usr/sbin/nologin rtmon
