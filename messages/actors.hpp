@@ -131,14 +131,23 @@ using outbox_actor = caf::typed_actor<
   // next_attempt_ms > 0 = pending again then; 0 = finished (delivered, failed or muted).
   caf::replies_to<atom::record, delivery_attempt, int64_t>::with<bool>,
   // Insert the re-notifications that are due; answers how many.
-  caf::replies_to<atom::renotify>::with<uint32_t>>;
+  caf::replies_to<atom::renotify>::with<uint32_t>,
+  // Reserve the next slot of a channel (interval ms, burst) on the schedule all hub processes
+  // share; answers the wait in ms before sending.
+  caf::replies_to<atom::pace, std::string, int64_t, int32_t>::with<int64_t>,
+  // The channel's receiver asked for a pause of so many ms (interval ms, burst): no process
+  // sends to it before.
+  caf::reacts_to<atom::hold, std::string, int64_t, int64_t, int32_t>>;
 
 /// NOTIFIER: one per channel kind. Keeps each destination's rate limit (token bucket) and
-/// Retry-After hold, queues what must wait, and hands attempts to its SENDERs.
+/// Retry-After hold, queues what must wait, and hands attempts to its SENDERs, each after its
+/// slot on the destination's schedule shared by all hub processes (OUTBOX, atom::pace).
 using notifier_actor = caf::typed_actor<
   caf::replies_to<atom::deliver, notification>::with<delivery_attempt>,
   // Internal: a destination may send again.
-  caf::reacts_to<atom::wake, std::string>>;
+  caf::reacts_to<atom::wake, std::string>,
+  // Internal: the shared slot of a held-back attempt (by id) has come.
+  caf::reacts_to<atom::pace, uint64_t>>;
 
 /// SENDER: one blocking delivery attempt at a time (detached; libcurl).
 using sender_actor = caf::typed_actor<

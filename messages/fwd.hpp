@@ -46,6 +46,8 @@ using deliver = caf::atom_constant<caf::atom("deliver")>;      // deliver a noti
 using record = caf::atom_constant<caf::atom("record")>;        // record a delivery attempt
 using wake = caf::atom_constant<caf::atom("wake")>;            // new work may be waiting
 using renotify = caf::atom_constant<caf::atom("renotify")>;    // re-notification sweep
+using pace = caf::atom_constant<caf::atom("pace")>;            // reserve a destination's slot
+using hold = caf::atom_constant<caf::atom("hold")>;            // a destination asked for a pause
 constexpr batch batch_v{};
 constexpr store store_v{};
 constexpr stored stored_v{};
@@ -71,6 +73,8 @@ constexpr deliver deliver_v{};
 constexpr record record_v{};
 constexpr wake wake_v{};
 constexpr renotify renotify_v{};
+constexpr pace pace_v{};
+constexpr hold hold_v{};
 }  // namespace atom
 
 }  // namespace rtmon

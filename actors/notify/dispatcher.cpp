@@ -18,7 +18,7 @@ notifier_actor notifier_of(self_ptr self, channel_kind k) {
   auto& st = self->state;
   if (auto i = st.notifiers.find(k); i != st.notifiers.end()) return i->second;
   auto n = self->spawn<caf::monitored>(notifier, st.routing, st.opts.senders_per_kind, st.send,
-                                       st.metrics);
+                                       st.metrics, st.db);
   st.notifiers[k] = n;
   return n;
 }

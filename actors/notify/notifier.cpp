@@ -1,6 +1,11 @@
 // NOTIFIER: paces each destination (token bucket + Retry-After hold) and hands attempts to its
-// senders; what would wait longer than a claim lasts goes back to the outbox unattempted.
+// senders; what would wait longer than a claim lasts goes back to the outbox unattempted. The
+// local bucket keeps this process's queue in order; the authority is the destination's slot
+// schedule in Postgres (OUTBOX, atom::pace), shared by every hub process, so N processes
+// together still send at the channel's rate.
+#include <algorithm>
 #include <chrono>
+#include <cmath>
 
 #include <spdlog/spdlog.h>
 #include <caf/all.hpp>
@@ -25,19 +30,29 @@ notifier_state::destination& destination_of(notifier_state& st, const std::strin
   return i->second;
 }
 
+// The shared schedule's terms: one message every `interval` ms, bursts of `burst`.
+std::pair<int64_t, int32_t> terms_of(const notifier_state& st, const std::string& channel) {
+  const auto* ch = st.routing->find(channel);
+  double rate = ch && ch->rate_per_s > 0 ? ch->rate_per_s : 1;
+  return {static_cast<int64_t>(std::ceil(1000.0 / rate)), ch ? std::max(1, ch->burst) : 1};
+}
+
 void pump(self_ptr self);
 
-void attempt(self_ptr self, const std::string& channel, notifier_state::waiting w) {
-  auto& st = self->state;
-  auto s = st.idle.back();
-  st.idle.pop_back();
+void send_attempt(self_ptr self, const std::string& channel, notifier_state::waiting w,
+                  sender_actor s) {
   self->request(s, caf::infinite, atom::deliver_v, w.n)
       .then(
           [=](const delivery_attempt& a) mutable {
             auto& st = self->state;
             st.idle.push_back(s);
-            if (a.retry_after_ms >= 0)
+            if (a.retry_after_ms >= 0) {
               destination_of(st, channel).pace.hold(wall_ms() + a.retry_after_ms);
+              if (st.outbox) {
+                auto [interval, burst] = terms_of(st, channel);
+                self->send(st.outbox, atom::hold_v, channel, a.retry_after_ms, interval, burst);
+              }
+            }
             if (st.metrics)
               st.metrics
                   ->get_counter(
@@ -52,6 +67,45 @@ void attempt(self_ptr self, const std::string& channel, notifier_state::waiting 
             // unknown; the supervisor gets a new notifier with fresh senders.
             w.rp.deliver(err);
             self->quit(err);
+          });
+}
+
+// A held attempt's slot has come (or the schedule could not be asked): send it.
+void release(self_ptr self, uint64_t id) {
+  auto& st = self->state;
+  auto i = st.held.find(id);
+  if (i == st.held.end()) return;
+  auto h = std::move(i->second);
+  st.held.erase(i);
+  send_attempt(self, h.channel, std::move(h.w), h.sender);
+}
+
+void attempt(self_ptr self, const std::string& channel, notifier_state::waiting w) {
+  auto& st = self->state;
+  auto s = st.idle.back();
+  st.idle.pop_back();
+  if (!st.outbox) {
+    send_attempt(self, channel, std::move(w), s);
+    return;
+  }
+  auto id = st.next_held++;
+  st.held.emplace(id, notifier_state::held_attempt{channel, std::move(w), s});
+  auto [interval, burst] = terms_of(st, channel);
+  self->request(st.outbox, std::chrono::seconds{10}, atom::pace_v, channel, interval, burst)
+      .then(
+          [=](int64_t wait) {
+            if (wait > 0)
+              self->delayed_send(self, std::chrono::milliseconds{wait}, atom::pace_v, id);
+            else
+              release(self, id);
+          },
+          [=](caf::error& err) {
+            // Without the shared schedule this process's own pace still holds.
+            spdlog::warn(
+                "notifier: no slot for {} from the shared schedule ({}); sending on the "
+                "local pace",
+                channel, self->system().render(err));
+            release(self, id);
           });
 }
 
@@ -79,9 +133,11 @@ void pump(self_ptr self) {
 }  // namespace
 
 notifier_actor::behavior_type notifier(self_ptr self, notify::routing_ptr routing, size_t senders,
-                                       send_fn send, metrics_registry* metrics) {
+                                       send_fn send, metrics_registry* metrics,
+                                       outbox_actor outbox) {
   auto& st = self->state;
   st.routing = std::move(routing);
+  st.outbox = std::move(outbox);
   st.send = std::move(send);
   st.metrics = metrics;
   st.senders = senders;
@@ -114,6 +170,7 @@ notifier_actor::behavior_type notifier(self_ptr self, notify::routing_ptr routin
         destination_of(self->state, channel).wake_scheduled = false;
         pump(self);
       },
+      [=](atom::pace, uint64_t id) { release(self, id); },
   };
 }
 

@@ -54,13 +54,24 @@ struct notifier_state {
     bool wake_scheduled = false;
   };
   std::map<std::string, destination> destinations;  // by channel name
+  // The shared schedule (null: this process's pace only, as in actor tests), and the attempts
+  // that hold a sender while they wait for their slot on it.
+  outbox_actor outbox;
+  struct held_attempt {
+    std::string channel;
+    waiting w;
+    sender_actor sender;
+  };
+  std::map<uint64_t, held_attempt> held;
+  uint64_t next_held = 0;
   metrics_registry* metrics = nullptr;
   static inline const char* name = "notifier";
 };
-/// NOTIFIER of one channel kind, with `senders` SENDERs of its own.
+/// NOTIFIER of one channel kind, with `senders` SENDERs of its own; `outbox` keeps the
+/// destinations' schedule shared by all hub processes (may be null).
 notifier_actor::behavior_type notifier(notifier_actor::stateful_pointer<notifier_state> self,
                                        notify::routing_ptr routing, size_t senders, send_fn send,
-                                       metrics_registry* metrics);
+                                       metrics_registry* metrics, outbox_actor outbox);
 
 struct dispatcher_options {
   size_t senders_per_kind = 2;

@@ -43,6 +43,21 @@ outbox_actor::behavior_type outbox(outbox_actor::stateful_pointer<outbox_state> 
         return once(self->state, "re-notifying",
                     [&] { return static_cast<uint32_t>(self->state.db->renotify()); });
       },
+      [=](atom::pace, const std::string& channel, int64_t interval_ms,
+          int32_t burst) -> caf::result<int64_t> {
+        return once(self->state, "reserving a slot",
+                    [&] { return self->state.db->reserve_slot(channel, interval_ms, burst); });
+      },
+      [=](atom::hold, const std::string& channel, int64_t for_ms, int64_t interval_ms,
+          int32_t burst) {
+        try {
+          self->state.db->hold_slots(channel, for_ms, interval_ms, burst);
+        } catch (const std::exception& e) {
+          // The local hold still applies; other processes learn it from their own 429.
+          spdlog::warn("outbox: holding {}: {}", channel, e.what());
+          self->state.db->reset();
+        }
+      },
   };
 }
 

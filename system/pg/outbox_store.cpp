@@ -167,6 +167,43 @@ void outbox_store::record(const delivery_attempt& a, int64_t next_attempt_ms) {
   }
 }
 
+int64_t outbox_store::reserve_slot(const std::string& channel, int64_t interval_ms, int burst) {
+  try {
+    pqxx::nontransaction tx{connection()};
+    // wait = max(0, new tat - B*T - now) where new tat = max(tat, now) + T (GCRA).
+    auto row = tx.exec_params1(
+        "with now as (select clock_timestamp() as t) "
+        "insert into notify_pacing as p (channel, tat) "
+        "select $1, t + $2::bigint * interval '1 millisecond' from now "
+        "on conflict (channel) do update set tat = greatest(p.tat, (select t from now)) "
+        "  + $2::bigint * interval '1 millisecond' "
+        "returning greatest(0, ceil(extract(epoch from p.tat - (select t from now)) * 1000) "
+        "  - $2::bigint * $3::bigint)::bigint",
+        channel, interval_ms, burst);
+    return row[0].as<int64_t>();
+  } catch (const pqxx::broken_connection&) {
+    reset();
+    throw;
+  }
+}
+
+void outbox_store::hold_slots(const std::string& channel, int64_t for_ms, int64_t interval_ms,
+                              int burst) {
+  try {
+    pqxx::nontransaction tx{connection()};
+    // The next reservation's wait is new tat - B*T - now >= hold end: tat >= end + (B-1)*T.
+    tx.exec_params(
+        "insert into notify_pacing as p (channel, tat) "
+        "values ($1, clock_timestamp() + ($2::bigint + ($4::bigint - 1) * $3::bigint) "
+        "  * interval '1 millisecond') "
+        "on conflict (channel) do update set tat = greatest(p.tat, excluded.tat)",
+        channel, for_ms, interval_ms, burst);
+  } catch (const pqxx::broken_connection&) {
+    reset();
+    throw;
+  }
+}
+
 size_t outbox_store::renotify() {
   if (!routing_ || routing_->empty()) return 0;
   size_t inserted = 0;

@@ -40,6 +40,15 @@ class outbox_store {
   /// processes sweeping at once insert each one once. Returns how many were inserted.
   size_t renotify();
 
+  /// Reserves the next slot of `channel` on the schedule every hub process shares
+  /// (sql/006_notify_pacing.sql: `interval_ms` apart, bursts of `burst`). Answers how long to
+  /// wait before sending (ms, 0: now). The slot is taken: every call is one message.
+  int64_t reserve_slot(const std::string& channel, int64_t interval_ms, int burst);
+
+  /// The receiver asked for a pause (Retry-After): no process gets a slot of `channel` that
+  /// starts within `for_ms` from now.
+  void hold_slots(const std::string& channel, int64_t for_ms, int64_t interval_ms, int burst);
+
   void reset();
 
  private:

@@ -309,5 +309,16 @@ def test_two_processes_notify_each_transition_once(env, routes, slack):
     for i in ids:
         assert len(slack_for(slack, i)) == 1
         assert len(slack_for(slack, i, HOOK)) == 1
+    # The Slack pace (1/s, burst 3) is one schedule for all processes: eight incidents at once,
+    # dispatched by whichever process claims them, still reach Slack at most 3 at a time and
+    # then 1 per second (each process pacing alone would let 3 + 3 through at once).
+    before = len(slack.received(SLACK))
+    for i in range(8):
+        post_logs(a if i % 2 else b,
+                  lines(f"pace{i}", 30, 30, time.time(), f"p{i}-{uuid.uuid4().hex[:6]}"))
+    msgs = slack.wait_for(before + 8, timeout=60, path=SLACK)[before:]
+    times = sorted(m.at for m in msgs)
+    for i in range(3, len(times)):
+        assert times[i] - times[i - 3] >= 0.9, times
     a.stop()
     b.stop()

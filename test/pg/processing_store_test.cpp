@@ -1,5 +1,6 @@
-// rtmon::pg::processing_store against a real PostgreSQL: the test stack's server (TEST_PG_PORT,
-// as test/integration/conftest.py), in a database of its own, created fresh, migrated with this
+// rtmon::pg::processing_store (and the outbox's shared pacing, pacing_checks.cpp) against a real
+// PostgreSQL: the test stack's server (TEST_PG_PORT, as test/integration/conftest.py), in a
+// database of its own, created fresh, migrated with this
 // build's migrations and dropped at the end, so it never disturbs the other tests.
 #include <unistd.h>
 
@@ -335,7 +336,8 @@ void test_jsonb_normalisation(pg::processing_store& store) {
 
 namespace rtmon::pg_test {
 void test_aggregates(pg::processing_store& store, pqxx::connection& db);
-}
+void test_pacing(const std::string& url);
+}  // namespace rtmon::pg_test
 
 int main() {
   const char* port_env = std::getenv("TEST_PG_PORT");
@@ -363,6 +365,7 @@ int main() {
     test_outbox(store, db);
     test_jsonb_normalisation(store);
     test_aggregates(store, db);
+    test_pacing(url);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "unexpected exception: %s\n", e.what());
     crashed = true;

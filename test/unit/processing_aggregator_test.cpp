@@ -73,7 +73,7 @@ CAF_TEST(aggregator a transition does not wait for the aggregates write but the 
   auto aggregates = sys.spawn(held_store);
   processing_options opts;
   opts.aggregates = aggregates;
-  start_aggregator({}, error_rate_rules, opts);
+  start_aggregator_with(opts);
   auto parts = split_by_service(logs(t0, 10, 0), false, nullptr);
   CAF_REQUIRE_EQUAL(parts.size(), 1u);
   auto rh = self->request(agg, caf::infinite, atom::observe_v, parts.front());

@@ -212,10 +212,16 @@ struct fixture : test_coordinator_fixture<> {
   // --- aggregator ---------------------------------------------------------------------------
 
   void start_aggregator(std::vector<incident_record> open = {},
-                        const std::string& rules_json = error_rate_rules,
-                        processing_options opts = {}) {
+                        const std::string& rules_json = error_rate_rules) {
     store_state().seed(open);
     rules = rules_of(rules_json);
+    agg = sys.spawn(aggregator, std::string{"api"}, rules, store, processing_options{},
+                    static_cast<metrics_registry*>(nullptr));
+    sched.run();  // init: request(load).await
+  }
+
+  void start_aggregator_with(processing_options opts) {
+    rules = rules_of(error_rate_rules);
     agg = sys.spawn(aggregator, std::string{"api"}, rules, store, std::move(opts),
                     static_cast<metrics_registry*>(nullptr));
     sched.run();  // init: request(load).await
