@@ -132,9 +132,9 @@ using outbox_actor = caf::typed_actor<
   caf::replies_to<atom::record, delivery_attempt, int64_t>::with<bool>,
   // Insert the re-notifications that are due; answers how many.
   caf::replies_to<atom::renotify>::with<uint32_t>,
-  // Reserve the next slot of a channel (interval ms, burst) on the schedule all hub processes
-  // share; answers the wait in ms before sending.
-  caf::replies_to<atom::pace, std::string, int64_t, int32_t>::with<int64_t>,
+  // Reserve the next slot of a channel (interval ms, burst, longest wait ms) on the schedule all
+  // hub processes share; answers the wait in ms before sending (a longer one takes no slot).
+  caf::replies_to<atom::pace, std::string, int64_t, int32_t, int64_t>::with<int64_t>,
   // The channel's receiver asked for a pause of so many ms (interval ms, burst): no process
   // sends to it before.
   caf::reacts_to<atom::hold, std::string, int64_t, int64_t, int32_t>>;

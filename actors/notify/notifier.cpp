@@ -91,13 +91,32 @@ void attempt(self_ptr self, const std::string& channel, notifier_state::waiting 
   auto id = st.next_held++;
   st.held.emplace(id, notifier_state::held_attempt{channel, std::move(w), s});
   auto [interval, burst] = terms_of(st, channel);
-  self->request(st.outbox, std::chrono::seconds{10}, atom::pace_v, channel, interval, burst)
+  self->request(st.outbox, std::chrono::seconds{10}, atom::pace_v, channel, interval, burst,
+                st.max_wait_ms)
       .then(
           [=](int64_t wait) {
-            if (wait > 0)
+            auto& st = self->state;
+            if (wait > st.max_wait_ms) {
+              // Longer than a claim may safely wait (other processes keep the destination
+              // busy; no slot was taken): the row goes back to the outbox unattempted, due
+              // when that slot would have been.
+              auto i = st.held.find(id);
+              if (i == st.held.end()) return;
+              auto h = std::move(i->second);
+              st.held.erase(i);
+              st.idle.push_back(h.sender);
+              delivery_attempt a;
+              a.notification_id = h.w.n.id;
+              a.attempt = h.w.n.attempt;
+              a.attempted = false;
+              a.retry_after_ms = wait;
+              h.w.rp.deliver(a);
+              pump(self);
+            } else if (wait > 0) {
               self->delayed_send(self, std::chrono::milliseconds{wait}, atom::pace_v, id);
-            else
+            } else {
               release(self, id);
+            }
           },
           [=](caf::error& err) {
             // Without the shared schedule this process's own pace still holds.

@@ -43,10 +43,11 @@ outbox_actor::behavior_type outbox(outbox_actor::stateful_pointer<outbox_state> 
         return once(self->state, "re-notifying",
                     [&] { return static_cast<uint32_t>(self->state.db->renotify()); });
       },
-      [=](atom::pace, const std::string& channel, int64_t interval_ms,
-          int32_t burst) -> caf::result<int64_t> {
-        return once(self->state, "reserving a slot",
-                    [&] { return self->state.db->reserve_slot(channel, interval_ms, burst); });
+      [=](atom::pace, const std::string& channel, int64_t interval_ms, int32_t burst,
+          int64_t max_wait_ms) -> caf::result<int64_t> {
+        return once(self->state, "reserving a slot", [&] {
+          return self->state.db->reserve_slot(channel, interval_ms, burst, max_wait_ms);
+        });
       },
       [=](atom::hold, const std::string& channel, int64_t for_ms, int64_t interval_ms,
           int32_t burst) {

@@ -1,6 +1,8 @@
 #include "system/pg/outbox_store.hpp"
 
+#include <algorithm>
 #include <chrono>
+#include <cmath>
 
 #include <boost/json.hpp>
 #include <pqxx/pqxx>
@@ -167,20 +169,32 @@ void outbox_store::record(const delivery_attempt& a, int64_t next_attempt_ms) {
   }
 }
 
-int64_t outbox_store::reserve_slot(const std::string& channel, int64_t interval_ms, int burst) {
+int64_t outbox_store::reserve_slot(const std::string& channel, int64_t interval_ms, int burst,
+                                   int64_t max_wait_ms) {
   try {
-    pqxx::nontransaction tx{connection()};
-    // wait = max(0, new tat - B*T - now) where new tat = max(tat, now) + T (GCRA).
+    pqxx::work tx{connection()};
+    tx.exec_params(
+        "insert into notify_pacing (channel, tat) values ($1, 'epoch') "
+        "on conflict (channel) do nothing",
+        channel);
+    // The row lock orders the processes; the server's clock is everyone's clock.
     auto row = tx.exec_params1(
-        "with now as (select clock_timestamp() as t) "
-        "insert into notify_pacing as p (channel, tat) "
-        "select $1, t + $2::bigint * interval '1 millisecond' from now "
-        "on conflict (channel) do update set tat = greatest(p.tat, (select t from now)) "
-        "  + $2::bigint * interval '1 millisecond' "
-        "returning greatest(0, ceil(extract(epoch from p.tat - (select t from now)) * 1000) "
-        "  - $2::bigint * $3::bigint)::bigint",
-        channel, interval_ms, burst);
-    return row[0].as<int64_t>();
+        "select (extract(epoch from tat) * 1000)::float8, "
+        "  (extract(epoch from clock_timestamp()) * 1000)::float8 "
+        "from notify_pacing where channel = $1 for update",
+        channel);
+    auto tat = row[0].as<double>(), now = row[1].as<double>();
+    // GCRA: the new tat is max(tat, now) + T; the message may go at new tat - B*T.
+    auto next = std::max(tat, now) + static_cast<double>(interval_ms);
+    auto wait = static_cast<int64_t>(
+        std::ceil(std::max(0.0, next - static_cast<double>(interval_ms) * burst - now)));
+    if (wait <= max_wait_ms)
+      tx.exec_params(
+          "update notify_pacing set tat = to_timestamp($2::float8 / 1000) "
+          "where channel = $1",
+          channel, next);
+    tx.commit();
+    return wait;
   } catch (const pqxx::broken_connection&) {
     reset();
     throw;

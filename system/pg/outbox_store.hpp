@@ -42,8 +42,10 @@ class outbox_store {
 
   /// Reserves the next slot of `channel` on the schedule every hub process shares
   /// (sql/006_notify_pacing.sql: `interval_ms` apart, bursts of `burst`). Answers how long to
-  /// wait before sending (ms, 0: now). The slot is taken: every call is one message.
-  int64_t reserve_slot(const std::string& channel, int64_t interval_ms, int burst);
+  /// wait before sending (ms, 0: now). The slot is taken only if that wait is at most
+  /// `max_wait_ms`: a caller that will not wait so long takes nothing from the others.
+  int64_t reserve_slot(const std::string& channel, int64_t interval_ms, int burst,
+                       int64_t max_wait_ms);
 
   /// The receiver asked for a pause (Retry-After): no process gets a slot of `channel` that
   /// starts within `for_ms` from now.
