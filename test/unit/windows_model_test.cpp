@@ -10,17 +10,13 @@
 
 #include "actors/window/windows.hpp"
 #include "test/unit/test.hpp"
+#include "test/unit/windows_helpers.hpp"
 
 using namespace rtmon;
 
+using namespace rtmon::test_windows;
+
 namespace {
-
-double exact_quantile(std::vector<double> xs, double q) {
-  std::sort(xs.begin(), xs.end());
-  return xs[static_cast<size_t>(std::floor(q * static_cast<double>(xs.size() - 1)))];
-}
-
-bool within(double v, double x, double a) { return std::fabs(v - x) <= a * std::fabs(x) + 1e-12; }
 
 // A brute-force model: every accepted event is kept; a window holds the events whose bucket
 // starts after (start of the bucket holding max_ts) - span.
