@@ -37,6 +37,16 @@ std::pair<int64_t, int32_t> terms_of(const notifier_state& st, const std::string
   return {static_cast<int64_t>(std::ceil(1000.0 / rate)), ch ? std::max(1, ch->burst) : 1};
 }
 
+// An answer for a row this notifier gives back without attempting it, due again after `wait`.
+delivery_attempt unattempted(const notification& n, int64_t wait) {
+  delivery_attempt a;
+  a.notification_id = n.id;
+  a.attempt = n.attempt;
+  a.attempted = false;
+  a.retry_after_ms = wait;
+  return a;
+}
+
 void pump(self_ptr self);
 
 void send_attempt(self_ptr self, const std::string& channel, notifier_state::waiting w,
@@ -105,12 +115,7 @@ void attempt(self_ptr self, const std::string& channel, notifier_state::waiting 
               auto h = std::move(i->second);
               st.held.erase(i);
               st.idle.push_back(h.sender);
-              delivery_attempt a;
-              a.notification_id = h.w.n.id;
-              a.attempt = h.w.n.attempt;
-              a.attempted = false;
-              a.retry_after_ms = wait;
-              h.w.rp.deliver(a);
+              h.w.rp.deliver(unattempted(h.w.n, wait));
               pump(self);
             } else if (wait > 0) {
               self->delayed_send(self, std::chrono::milliseconds{wait}, atom::pace_v, id);
@@ -172,14 +177,7 @@ notifier_actor::behavior_type notifier(self_ptr self, notify::routing_ptr routin
         double rate = ch ? ch->rate_per_s : 1;
         auto wait = d.pace.ready_at(now) - now +
                     static_cast<int64_t>(static_cast<double>(d.queue.size()) * 1000.0 / rate);
-        if (wait > st.max_wait_ms) {
-          delivery_attempt a;
-          a.notification_id = n.id;
-          a.attempt = n.attempt;
-          a.attempted = false;
-          a.retry_after_ms = wait;
-          return a;
-        }
+        if (wait > st.max_wait_ms) return unattempted(n, wait);
         auto rp = self->make_response_promise<delivery_attempt>();
         d.queue.push_back({n, rp});
         pump(self);

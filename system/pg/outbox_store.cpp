@@ -95,6 +95,23 @@ std::string status_after(const delivery_attempt& a, int64_t next_attempt_ms) {
 
 }  // namespace
 
+namespace {
+
+// Runs f on the store's connection; a lost connection is dropped so that the next call
+// reconnects, and the error goes on to the caller (the OUTBOX actor answers it, the dispatcher
+// tries again on its next tick).
+template <class F>
+auto reconnecting(outbox_store& store, F f) -> decltype(f()) {
+  try {
+    return f();
+  } catch (const pqxx::broken_connection&) {
+    store.reset();
+    throw;
+  }
+}
+
+}  // namespace
+
 outbox_store::outbox_store(std::string url, notify::routing_ptr routing)
     : url_(std::move(url)), routing_(std::move(routing)) {}
 
@@ -123,7 +140,7 @@ std::vector<notification> outbox_store::claim(size_t limit, int lease_s) {
     channels += '"' + kv.first + '"';  // names are config keys: no quotes or backslashes
   }
   channels += '}';
-  try {
+  reconnecting(*this, [&] {
     pqxx::work tx{connection()};
     for (const auto& r :
          tx.exec_prepared("claim", static_cast<int64_t>(limit), lease_s, channels)) {
@@ -142,15 +159,12 @@ std::vector<notification> outbox_store::claim(size_t limit, int lease_s) {
       out.push_back(std::move(n));
     }
     tx.commit();
-  } catch (const pqxx::broken_connection&) {
-    reset();
-    throw;
-  }
+  });
   return out;
 }
 
 void outbox_store::record(const delivery_attempt& a, int64_t next_attempt_ms) {
-  try {
+  reconnecting(*this, [&] {
     pqxx::work tx{connection()};
     if (!a.attempted) {
       tx.exec_prepared("give_back", a.notification_id,
@@ -163,15 +177,12 @@ void outbox_store::record(const delivery_attempt& a, int64_t next_attempt_ms) {
                        a.outcome == delivery_outcome::ambiguous ? 1 : 0);
     }
     tx.commit();
-  } catch (const pqxx::broken_connection&) {
-    reset();
-    throw;
-  }
+  });
 }
 
 int64_t outbox_store::reserve_slot(const std::string& channel, int64_t interval_ms, int burst,
                                    int64_t max_wait_ms) {
-  try {
+  return reconnecting(*this, [&] {
     pqxx::work tx{connection()};
     tx.exec_params(
         "insert into notify_pacing (channel, tat) values ($1, 'epoch') "
@@ -195,15 +206,12 @@ int64_t outbox_store::reserve_slot(const std::string& channel, int64_t interval_
           channel, next);
     tx.commit();
     return wait;
-  } catch (const pqxx::broken_connection&) {
-    reset();
-    throw;
-  }
+  });
 }
 
 void outbox_store::hold_slots(const std::string& channel, int64_t for_ms, int64_t interval_ms,
                               int burst) {
-  try {
+  reconnecting(*this, [&] {
     pqxx::nontransaction tx{connection()};
     // The next reservation's wait is new tat - B*T - now >= hold end: tat >= end + (B-1)*T.
     tx.exec_params(
@@ -212,16 +220,13 @@ void outbox_store::hold_slots(const std::string& channel, int64_t for_ms, int64_
         "  * interval '1 millisecond') "
         "on conflict (channel) do update set tat = greatest(p.tat, excluded.tat)",
         channel, for_ms, interval_ms, burst);
-  } catch (const pqxx::broken_connection&) {
-    reset();
-    throw;
-  }
+  });
 }
 
 size_t outbox_store::renotify() {
   if (!routing_ || routing_->empty()) return 0;
   size_t inserted = 0;
-  try {
+  reconnecting(*this, [&] {
     pqxx::work tx{connection()};
     auto now = now_ms();
     for (const auto& row : tx.exec(renotify_candidates_sql)) {
@@ -253,10 +258,7 @@ size_t outbox_store::renotify() {
     }
     if (inserted > 0) tx.exec("select pg_notify('rtmon_outbox', '')");
     tx.commit();
-  } catch (const pqxx::broken_connection&) {
-    reset();
-    throw;
-  }
+  });
   return inserted;
 }
 
