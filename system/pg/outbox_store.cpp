@@ -95,23 +95,6 @@ std::string status_after(const delivery_attempt& a, int64_t next_attempt_ms) {
 
 }  // namespace
 
-namespace {
-
-// Runs f on the store's connection; a lost connection is dropped so that the next call
-// reconnects, and the error goes on to the caller (the OUTBOX actor answers it, the dispatcher
-// tries again on its next tick).
-template <class F>
-auto reconnecting(outbox_store& store, F f) -> decltype(f()) {
-  try {
-    return f();
-  } catch (const pqxx::broken_connection&) {
-    store.reset();
-    throw;
-  }
-}
-
-}  // namespace
-
 outbox_store::outbox_store(std::string url, notify::routing_ptr routing)
     : url_(std::move(url)), routing_(std::move(routing)) {}
 
@@ -140,7 +123,7 @@ std::vector<notification> outbox_store::claim(size_t limit, int lease_s) {
     channels += '"' + kv.first + '"';  // names are config keys: no quotes or backslashes
   }
   channels += '}';
-  reconnecting(*this, [&] {
+  guarded(*this, [&] {
     pqxx::work tx{connection()};
     for (const auto& r :
          tx.exec_prepared("claim", static_cast<int64_t>(limit), lease_s, channels)) {
@@ -164,7 +147,7 @@ std::vector<notification> outbox_store::claim(size_t limit, int lease_s) {
 }
 
 void outbox_store::record(const delivery_attempt& a, int64_t next_attempt_ms) {
-  reconnecting(*this, [&] {
+  guarded(*this, [&] {
     pqxx::work tx{connection()};
     if (!a.attempted) {
       tx.exec_prepared("give_back", a.notification_id,
@@ -182,7 +165,7 @@ void outbox_store::record(const delivery_attempt& a, int64_t next_attempt_ms) {
 
 int64_t outbox_store::reserve_slot(const std::string& channel, int64_t interval_ms, int burst,
                                    int64_t max_wait_ms) {
-  return reconnecting(*this, [&] {
+  return guarded(*this, [&] {
     pqxx::work tx{connection()};
     tx.exec_params(
         "insert into notify_pacing (channel, tat) values ($1, 'epoch') "
@@ -211,7 +194,7 @@ int64_t outbox_store::reserve_slot(const std::string& channel, int64_t interval_
 
 void outbox_store::hold_slots(const std::string& channel, int64_t for_ms, int64_t interval_ms,
                               int burst) {
-  reconnecting(*this, [&] {
+  guarded(*this, [&] {
     pqxx::nontransaction tx{connection()};
     // The next reservation's wait is new tat - B*T - now >= hold end: tat >= end + (B-1)*T.
     tx.exec_params(
@@ -226,7 +209,7 @@ void outbox_store::hold_slots(const std::string& channel, int64_t for_ms, int64_
 size_t outbox_store::renotify() {
   if (!routing_ || routing_->empty()) return 0;
   size_t inserted = 0;
-  reconnecting(*this, [&] {
+  guarded(*this, [&] {
     pqxx::work tx{connection()};
     auto now = now_ms();
     for (const auto& row : tx.exec(renotify_candidates_sql)) {

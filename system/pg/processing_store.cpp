@@ -183,21 +183,6 @@ std::string one_line(std::string s) {
   return s;
 }
 
-// Runs f; after a lost connection or a commit in doubt drops the connection so the next call
-// starts afresh (other errors leave the session usable: the transaction was rolled back).
-template <class F>
-auto guarded(processing_store& self, F f) -> decltype(f()) {
-  try {
-    return f();
-  } catch (const pqxx::broken_connection&) {
-    self.reset();
-    throw;
-  } catch (const pqxx::in_doubt_error&) {
-    self.reset();
-    throw;
-  }
-}
-
 }  // namespace
 
 open_conflict::open_conflict(std::string fingerprint, std::string incident_id,

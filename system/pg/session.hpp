@@ -6,6 +6,7 @@
 #include <string>
 
 #include <pqxx/connection>
+#include <pqxx/except>
 #include <pqxx/nontransaction>
 
 #include "system/pg/url.hpp"
@@ -21,6 +22,22 @@ inline std::unique_ptr<pqxx::connection> open_session(const std::string& url) {
   tx.exec("set statement_timeout = '30s'");
   tx.exec("set idle_in_transaction_session_timeout = '60s'");
   return conn;
+}
+
+/// Runs f on an adapter's session; after a lost connection or a commit in doubt drops the
+/// connection (`store.reset()`) so the next call starts afresh, and rethrows. Other errors leave
+/// the session usable: the transaction was rolled back.
+template <class Store, class F>
+auto guarded(Store& store, F f) -> decltype(f()) {
+  try {
+    return f();
+  } catch (const pqxx::broken_connection&) {
+    store.reset();
+    throw;
+  } catch (const pqxx::in_doubt_error&) {
+    store.reset();
+    throw;
+  }
 }
 
 }  // namespace rtmon::pg
