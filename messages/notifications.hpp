@@ -30,11 +30,16 @@ struct notification {
   // Non-empty: do not send, record the attempt as muted with this reason (a silence matched,
   // or a re-notification whose incident was acknowledged meanwhile).
   std::string mute;
+  // The row's group (sql/007_notify_groups.sql); empty: never grouped.
+  std::string group_key;
+  // The other rows of its group that go out in this same message (this row leads: it is the
+  // oldest). Empty for a message about one incident. Every one gets the attempt recorded.
+  std::vector<notification> grouped;
 };
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, notification& x) {
   return f(caf::meta::type_name("notification"), x.id, x.idem_key, x.incident_id, x.seq, x.channel,
-           x.kind, x.event, x.payload, x.attempt, x.mute);
+           x.kind, x.event, x.payload, x.attempt, x.created_ms, x.mute, x.group_key, x.grouped);
 }
 
 /// How an attempt ended.

@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 #include <caf/all.hpp>
 
+#include "actors/notify/grouping.hpp"
 #include "actors/notify/notify_actors.hpp"
 
 namespace rtmon {
@@ -39,19 +40,38 @@ void record(self_ptr self, const delivery_attempt& a, int64_t next) {
             });
 }
 
+// Records the attempt on the message's row and on every grouped mate's (each with its own
+// attempt number): the members of a group share its fate and its next attempt.
+void record_all(self_ptr self, const notification& message, const delivery_attempt& a,
+                int64_t next) {
+  for (const auto* m : members_of(message)) {
+    auto each = a;
+    each.notification_id = m->id;
+    each.attempt = m->attempt;
+    record(self, each, next);
+  }
+}
+
+void mute(self_ptr self, const notification& n) {
+  ++self->state.inflight;
+  delivery_attempt a;
+  a.notification_id = n.id;
+  a.attempt = n.attempt;
+  a.started_ms = wall_ms();
+  a.outcome = delivery_outcome::muted;
+  a.error = n.mute;
+  record(self, a, 0);
+}
+
 void dispatch(self_ptr self, const notification& n) {
   auto& st = self->state;
-  ++st.inflight;
-  if (!n.mute.empty()) {
-    delivery_attempt a;
-    a.notification_id = n.id;
-    a.attempt = n.attempt;
-    a.started_ms = wall_ms();
-    a.outcome = delivery_outcome::muted;
-    a.error = n.mute;
-    record(self, a, 0);
-    return;
-  }
+  st.inflight += static_cast<uint32_t>(1 + n.grouped.size());
+  if (!n.grouped.empty() && st.metrics)
+    st.metrics
+        ->get_counter("rtmon_notifications_grouped_total",
+                      "Notifications sent as part of a grouped message (group_wait)",
+                      "channel=\"" + n.channel + "\"")
+        .inc(1 + n.grouped.size());
   self->request(notifier_of(self, n.kind), caf::infinite, atom::deliver_v, n)
       .then(
           [=](const delivery_attempt& a) {
@@ -68,12 +88,12 @@ void dispatch(self_ptr self, const notification& n) {
                 spdlog::error("notification {} ({}): giving up after {} attempts: {}", n.id,
                               n.channel, a.attempt, a.error);
             }
-            record(self, a, next);
+            record_all(self, n, a, next);
           },
           [=](caf::error& err) {
             spdlog::warn("notification {} ({}): notifier failed: {}", n.id, n.channel,
                          self->system().render(err));
-            finished(self);
+            for (size_t i = 0; i < 1 + n.grouped.size(); ++i) finished(self);
           });
 }
 
@@ -95,9 +115,11 @@ void claim(self_ptr self) {
           [=](const std::vector<notification>& rows) {
             auto& st = self->state;
             st.claiming = false;
-            for (const auto& n : rows) dispatch(self, n);
             // A full claim means more may be due: go on at once.
-            if (rows.size() == room) st.again = true;
+            if (rows.size() >= room) st.again = true;
+            auto work = group_claimed(rows);
+            for (const auto& n : work.muted) mute(self, n);
+            for (const auto& n : work.sends) dispatch(self, n);
             if (st.again) claim(self);
           },
           [=](caf::error&) {

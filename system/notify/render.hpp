@@ -36,6 +36,8 @@ constexpr size_t slack_header_max = 150;  // header block plain_text
 constexpr size_t slack_field_max = 2000;  // one section field
 
 /// `{"text": <fallback>, "blocks": [header, summary section, fields section, context]}`.
+/// A grouped message (n.grouped non-empty): `[header "N incidents TRIGGERED", a section per
+/// incident, context naming the group]`.
 std::string render_slack(const channel& ch, const notification& n);
 
 // --- Email --------------------------------------------------------------------------------------
@@ -46,9 +48,13 @@ struct email_message {
   std::string in_reply_to;  // the root id, empty for the root message itself
   std::string text, html;   // the two alternatives, unencoded (LF line ends)
   std::string data;         // the whole RFC 5322 message: CRLF line ends, ready for SMTP DATA
+  int64_t date_ms = 0;      // the Date header (Unix ms)
 };
 
 /// The message for one notification; `date_ms` (Unix ms) becomes the Date header.
+/// A grouped message (n.grouped non-empty) lists every incident; its Message-ID is the leader's
+/// thread root, so the leader's follow-ups thread under it (the other incidents' follow-ups
+/// reference their own roots, which this message cannot also be).
 email_message render_email(const channel& ch, const notification& n, int64_t date_ms);
 
 /// "<incident-<incident_id>@rtmon>": the thread root of an incident.

@@ -15,37 +15,6 @@ using namespace detail;
 
 namespace {
 
-std::string severity_colour(const view& v) {
-  if (v.event == "resolved" || v.event == "stable") return "#36a64f";
-  if (v.event == "acknowledged") return "#e8a317";
-  if (v.event == "cancelled") return "#888888";
-  if (v.severity == "critical") return "#d63232";
-  if (v.severity == "warning") return "#e8a317";
-  return "#3b82f6";
-}
-
-// Label/value rows of the message body, in display order; empty values are skipped.
-std::vector<std::pair<std::string, std::string>> rows(const view& v) {
-  std::vector<std::pair<std::string, std::string>> out;
-  auto add = [&](const char* k, const std::string& val) {
-    if (!val.empty()) out.emplace_back(k, val);
-  };
-  add("Service", v.service);
-  add("Severity", v.severity);
-  add("Rule", v.rule);
-  add("Status", v.status);
-  add(tells_value(v) ? "Value" : "Detail", clip(v.detail, 2000));
-  add("Started", pretty_time(v.opened_at));
-  if (v.event != "triggered") add("At", pretty_time(v.at));
-  if (by_person(v)) add("By", v.actor);
-  if (!v.breach_count.empty() && v.breach_count != "0" && v.breach_count != "1")
-    add("Breaches", v.breach_count);
-  add("Labels", clip(v.labels, 2000));
-  add("Group", clip(v.group, 2000));
-  add("Incident", v.incident_id);
-  return out;
-}
-
 // FNV-1a: a short deterministic tag for the MIME boundary.
 std::string fnv_hex(std::string_view s) {
   uint64_t h = 1469598103934665603ull;
@@ -81,6 +50,72 @@ bool is_root(const notification& n) { return n.event == "triggered"; }
 
 }  // namespace
 
+namespace detail {
+
+std::string email_colour(const view& v) {
+  if (v.event == "resolved" || v.event == "stable") return "#36a64f";
+  if (v.event == "acknowledged") return "#e8a317";
+  if (v.event == "cancelled") return "#888888";
+  if (v.severity == "critical") return "#d63232";
+  if (v.severity == "warning") return "#e8a317";
+  return "#3b82f6";
+}
+
+// Label/value rows of the message body, in display order; empty values are skipped.
+std::vector<std::pair<std::string, std::string>> email_rows(const view& v) {
+  std::vector<std::pair<std::string, std::string>> out;
+  auto add = [&](const char* k, const std::string& val) {
+    if (!val.empty()) out.emplace_back(k, val);
+  };
+  add("Service", v.service);
+  add("Severity", v.severity);
+  add("Rule", v.rule);
+  add("Status", v.status);
+  add(tells_value(v) ? "Value" : "Detail", clip(v.detail, 2000));
+  add("Started", pretty_time(v.opened_at));
+  if (v.event != "triggered") add("At", pretty_time(v.at));
+  if (by_person(v)) add("By", v.actor);
+  if (!v.breach_count.empty() && v.breach_count != "0" && v.breach_count != "1")
+    add("Breaches", v.breach_count);
+  add("Labels", clip(v.labels, 2000));
+  add("Group", clip(v.group, 2000));
+  add("Incident", v.incident_id);
+  return out;
+}
+
+void email_wire(const channel& ch, email_message& m, const std::string& incident_id,
+                const std::string& event, const std::string& idem_key) {
+  // QP bodies can never contain "=_", so the boundary cannot occur inside them.
+  auto boundary = "=_rtmon_" + fnv_hex(idem_key + m.message_id);
+  std::string to;
+  for (const auto& r : ch.to) to += (to.empty() ? "" : ", ") + header_safe(r);
+  auto& d = m.data;
+  d += "From: " + header_safe(ch.from) + "\r\n";
+  d += "To: " + to + "\r\n";
+  d += "Subject: " + encode_header(m.subject) + "\r\n";
+  d += "Date: " + rfc5322_date(m.date_ms) + "\r\n";
+  d += "Message-ID: " + m.message_id + "\r\n";
+  if (!m.in_reply_to.empty()) {
+    d += "In-Reply-To: " + m.in_reply_to + "\r\n";
+    d += "References: " + m.in_reply_to + "\r\n";
+  }
+  d += "Auto-Submitted: auto-generated\r\n";  // RFC 3834: no vacation replies to alerts
+  d += "X-Rtmon-Incident: " + header_safe(incident_id) + "\r\n";
+  d += "X-Rtmon-Event: " + header_safe(event) + "\r\n";
+  d += "MIME-Version: 1.0\r\n";
+  d += "Content-Type: multipart/alternative; boundary=\"" + boundary + "\"\r\n\r\n";
+  d += "This is a multi-part message in MIME format.\r\n";
+  for (const auto& [type, body] : {std::pair{"plain", &m.text}, std::pair{"html", &m.html}}) {
+    d += "\r\n--" + boundary + "\r\n";
+    d += std::string("Content-Type: text/") + type + "; charset=utf-8\r\n";
+    d += "Content-Transfer-Encoding: quoted-printable\r\n\r\n";
+    d += quoted_printable(*body);
+  }
+  d += "\r\n--" + boundary + "--\r\n";
+}
+
+}  // namespace detail
+
 std::string root_message_id(std::string_view incident_id) {
   return "<incident-" + id_part(incident_id) + "@rtmon>";
 }
@@ -103,17 +138,19 @@ std::string base_subject(const notification& n) {
 }
 
 email_message render_email(const channel& ch, const notification& n, int64_t date_ms) {
+  if (!n.grouped.empty()) return render_email_group(ch, n, date_ms);
   notification root = n;  // the thread root id needs the incident id, from the payload if need be
   auto v = read(ch, n);
   root.incident_id = v.incident_id;
   email_message m;
+  m.date_ms = date_ms;
   m.subject = (is_root(n) ? "" : "Re: ") + base_subject(root);
   m.message_id = message_id(root);
   if (!is_root(n)) m.in_reply_to = root_message_id(v.incident_id);
 
   auto head = headline(v) + " \xE2\x80\x94 " + title(v);  // em dash
   auto summary = clip(v.summary, 10000);
-  auto table = rows(v);
+  auto table = email_rows(v);
   // Plain text.
   m.text = head + "\n\n";
   if (!summary.empty()) m.text += summary + "\n\n";
@@ -123,7 +160,7 @@ email_message render_email(const channel& ch, const notification& n, int64_t dat
   m.text += "\n-- \nrtmon notification " + n.idem_key + "\n";
   // HTML: every value escaped; the colour follows the event (green when resolved).
   m.html = "<!DOCTYPE html>\n<html><body style=\"font-family:sans-serif\">\n<h2 style=\"color:" +
-           severity_colour(v) + "\">" + html_escape(head) + "</h2>\n";
+           email_colour(v) + "\">" + html_escape(head) + "</h2>\n";
   if (!summary.empty()) m.html += "<p>" + html_escape(summary) + "</p>\n";
   m.html += "<table cellpadding=\"3\">\n";
   for (const auto& [k, val] : table)
@@ -135,33 +172,7 @@ email_message render_email(const channel& ch, const notification& n, int64_t dat
   m.html += "<p style=\"color:#888888;font-size:small\">rtmon notification " +
             html_escape(n.idem_key) + "</p>\n</body></html>\n";
 
-  // The wire form. QP bodies can never contain "=_", so the boundary cannot occur inside them.
-  auto boundary = "=_rtmon_" + fnv_hex(n.idem_key + m.message_id);
-  std::string to;
-  for (const auto& r : ch.to) to += (to.empty() ? "" : ", ") + header_safe(r);
-  auto& d = m.data;
-  d += "From: " + header_safe(ch.from) + "\r\n";
-  d += "To: " + to + "\r\n";
-  d += "Subject: " + encode_header(m.subject) + "\r\n";
-  d += "Date: " + rfc5322_date(date_ms) + "\r\n";
-  d += "Message-ID: " + m.message_id + "\r\n";
-  if (!m.in_reply_to.empty()) {
-    d += "In-Reply-To: " + m.in_reply_to + "\r\n";
-    d += "References: " + m.in_reply_to + "\r\n";
-  }
-  d += "Auto-Submitted: auto-generated\r\n";  // RFC 3834: no vacation replies to alerts
-  d += "X-Rtmon-Incident: " + header_safe(v.incident_id) + "\r\n";
-  d += "X-Rtmon-Event: " + header_safe(v.event) + "\r\n";
-  d += "MIME-Version: 1.0\r\n";
-  d += "Content-Type: multipart/alternative; boundary=\"" + boundary + "\"\r\n\r\n";
-  d += "This is a multi-part message in MIME format.\r\n";
-  for (const auto& [type, body] : {std::pair{"plain", &m.text}, std::pair{"html", &m.html}}) {
-    d += "\r\n--" + boundary + "\r\n";
-    d += std::string("Content-Type: text/") + type + "; charset=utf-8\r\n";
-    d += "Content-Transfer-Encoding: quoted-printable\r\n\r\n";
-    d += quoted_printable(*body);
-  }
-  d += "\r\n--" + boundary + "--\r\n";
+  email_wire(ch, m, v.incident_id, v.event, n.idem_key);
   return m;
 }
 

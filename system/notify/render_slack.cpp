@@ -13,7 +13,7 @@ namespace rtmon::notify {
 namespace json = boost::json;
 using namespace detail;
 
-namespace {
+namespace detail {
 
 std::string severity_emoji(const std::string& sev) {
   if (sev == "critical") return ":red_circle:";
@@ -22,19 +22,23 @@ std::string severity_emoji(const std::string& sev) {
   return ":white_circle:";
 }
 
-std::string event_emoji(const view& v) {
-  if (v.event == "acknowledged") return ":large_yellow_circle:";
-  if (v.event == "resolved" || v.event == "stable") return ":large_green_circle:";
-  if (v.event == "cancelled") return ":white_circle:";
-  return severity_emoji(v.severity);
-}
-
 // Slack shows <!date^...> in the reader's time zone; the fallback is the plain text.
 std::string slack_date(const std::string& iso) {
   int64_t ms = 0;
   if (!parse_iso(iso, ms)) return slack_text(iso, 200);
   return "<!date^" + std::to_string(ms / 1000) + "^{date_short_pretty} {time_secs}|" +
          pretty_time(iso) + ">";
+}
+
+}  // namespace detail
+
+namespace {
+
+std::string event_emoji(const view& v) {
+  if (v.event == "acknowledged") return ":large_yellow_circle:";
+  if (v.event == "resolved" || v.event == "stable") return ":large_green_circle:";
+  if (v.event == "cancelled") return ":white_circle:";
+  return severity_emoji(v.severity);
 }
 
 json::object mrkdwn(std::string text) {
@@ -52,6 +56,7 @@ json::object field(const char* label, const std::string& raw_value, bool escaped
 }  // namespace
 
 std::string render_slack(const channel& ch, const notification& n) {
+  if (!n.grouped.empty()) return render_slack_group(ch, n);
   auto v = read(ch, n);
   auto emoji = event_emoji(v);
   auto sev = v.severity.empty() ? std::string{} : " (sev: " + v.severity + ")";

@@ -5,11 +5,14 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include <boost/json.hpp>
 
 #include "messages/notifications.hpp"
 #include "system/notify/channel.hpp"
+#include "system/notify/render.hpp"
 
 namespace rtmon::notify::detail {
 
@@ -45,5 +48,26 @@ std::string title(const view& v);
 bool tells_value(const view& v);
 // Header values carry no line breaks or other controls (no header injection).
 std::string header_safe(std::string_view s);
+
+// Email parts shared by the one-incident and the grouped message (render_email.cpp).
+// Label/value rows of the message body, in display order; empty values are skipped.
+std::vector<std::pair<std::string, std::string>> email_rows(const view& v);
+// The heading colour: follows the event (green when resolved), else the severity.
+std::string email_colour(const view& v);
+// Fills m.data: headers (m.subject, m.message_id, m.in_reply_to, m.date_ms) and the MIME body
+// of m.text and m.html.
+void email_wire(const channel& ch, email_message& m, const std::string& incident_id,
+                const std::string& event, const std::string& idem_key);
+
+// Slack parts (render_slack.cpp): ":red_circle:" for critical ...; <!date^...> with a fallback.
+std::string severity_emoji(const std::string& severity);
+std::string slack_date(const std::string& iso);
+
+// Grouped messages (render_group.cpp).
+std::string render_slack_group(const channel& ch, const notification& n);
+email_message render_email_group(const channel& ch, const notification& n, int64_t date_ms);
+// "service=api, rule=high-error-rate": the group's values from its key; empty for a route
+// without group_by.
+std::string group_text(const std::string& group_key);
 
 }  // namespace rtmon::notify::detail

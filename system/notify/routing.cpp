@@ -167,7 +167,7 @@ route parse_route(size_t n, const json::value& v, const std::map<std::string, bo
   for (const auto& kv : o) {
     std::string k{kv.key()};
     if (k != "match" && k != "channels" && k != "events" && k != "renotify_every" &&
-        k != "group_wait" && k != "notify_resolved" && k != "stop")
+        k != "group_wait" && k != "group_by" && k != "notify_resolved" && k != "stop")
       throw bad(where + ": unknown field '" + k + "'");
   }
   route r;
@@ -209,17 +209,58 @@ route parse_route(size_t n, const json::value& v, const std::map<std::string, bo
   if (r.renotify_ms != 0 && r.renotify_ms < 1000)
     throw bad(where + ".renotify_every: must be at least 1s");
   r.group_wait_ms = duration(o, "group_wait", where);
+  r.group_by = strings(o, "group_by", where);
+  for (const auto& g : r.group_by)
+    if (g.empty() || g.size() > 200)
+      throw bad(where + ".group_by: names must be 1..200 characters");
+  if (!r.group_by.empty() && r.group_wait_ms == 0)
+    throw bad(where + ".group_by: needs a group_wait (grouping waits for the group's members)");
   return r;
 }
 
-bool label_matches(const std::string& json_object, const std::string& k, const std::string& v) {
+// The value of `k` in a JSON object's text (strings as they are, others as JSON); false when
+// it is not there.
+bool label_value(const std::string& json_object, const std::string& k, std::string& out) {
   json::error_code ec;
   auto parsed = json::parse(json_object, ec);
   if (ec || !parsed.is_object()) return false;
   auto i = parsed.get_object().find(k);
   if (i == parsed.get_object().end()) return false;
-  if (i->value().is_string()) return i->value().get_string() == v;
-  return json::serialize(i->value()) == v;
+  out = i->value().is_string() ? std::string{i->value().get_string()} : json::serialize(i->value());
+  return true;
+}
+
+bool label_matches(const std::string& json_object, const std::string& k, const std::string& v) {
+  std::string actual;
+  return label_value(json_object, k, actual) && actual == v;
+}
+
+// '|' and '%' as %7C and %25, so the key's parts never run into each other.
+std::string key_part(const std::string& s) {
+  std::string out;
+  for (char c : s) out += c == '|' ? "%7C" : c == '%' ? "%25" : std::string(1, c);
+  return out;
+}
+
+// "<route>|<channel>|service=api|host=a": the incident's values of the route's group_by names
+// (a name that is neither a field nor a label or group value has an empty value).
+// render_group.cpp shows the parts after the channel.
+std::string group_key(size_t route_index, const route& rt, const channel& c,
+                      const incident_record& r) {
+  auto key = std::to_string(route_index) + "|" + key_part(c.name);
+  for (const auto& name : rt.group_by) {
+    std::string v;
+    if (name == "service")
+      v = r.service;
+    else if (name == "rule")
+      v = r.rule;
+    else if (name == "severity")
+      v = r.severity;
+    else if (!label_value(r.group, name, v))
+      label_value(r.labels, name, v);
+    key += "|" + key_part(name) + "=" + key_part(v);
+  }
+  return key;
 }
 
 }  // namespace
@@ -242,15 +283,20 @@ std::vector<route_hit> routing::route_transition(const incident_record& r,
                                                  const incident_transition& t) const {
   std::vector<route_hit> out;
   if (!t.notify) return out;
-  for (const auto& rt : routes) {
+  for (size_t ri = 0; ri < routes.size(); ++ri) {
+    const auto& rt = routes[ri];
     if (!rt.match.matches(r)) continue;
     if (contains(rt.events, t.kind))
       for (const auto& name : rt.channels) {
         const auto* c = find(name);
         bool seen =
             std::any_of(out.begin(), out.end(), [&](const route_hit& h) { return h.target == c; });
+        if (!c || seen) continue;
         // Only the first alert of an incident waits for its group; follow-ups go at once.
-        if (c && !seen) out.push_back({c, t.kind == "triggered" ? rt.group_wait_ms : 0});
+        route_hit hit{c, t.kind == "triggered" ? rt.group_wait_ms : 0, {}};
+        if (hit.delay_ms > 0 && c->kind != channel_kind::webhook)
+          hit.group_key = group_key(ri, rt, *c, r);
+        out.push_back(std::move(hit));
       }
     if (rt.stop) break;
   }

@@ -28,15 +28,23 @@ struct route {
   std::vector<std::string> channels;  // names; disabled channels are skipped
   // Timeline kinds that notify (of those the state machine marks notify=true).
   std::vector<std::string> events{"triggered", "acknowledged", "resolved", "flapping", "stable"};
-  int64_t renotify_ms = 0;    // while triggered and not acknowledged; 0 = never
-  int64_t group_wait_ms = 0;  // delay before the first attempt (0: the first alert is not delayed)
-  bool stop = false;          // later routes are not consulted when this one matched
+  int64_t renotify_ms = 0;  // while triggered and not acknowledged; 0 = never
+  // With a group wait, the first alerts of incidents that agree on `group_by` (service, rule,
+  // severity, or a label / group-by value name; none: the whole route is one group) and come
+  // due within the wait of the group's first one go out as one Slack message or email.
+  // Webhooks always get one event per incident (their receivers deduplicate by incident).
+  // 0: the first alert is not delayed and never grouped.
+  int64_t group_wait_ms = 0;
+  std::vector<std::string> group_by;
+  bool stop = false;  // later routes are not consulted when this one matched
 };
 
-/// A channel a transition goes to, and when its first attempt may start.
+/// A channel a transition goes to, when its first attempt may start, and the group it joins
+/// (empty: none).
 struct route_hit {
   const channel* target = nullptr;
   int64_t delay_ms = 0;
+  std::string group_key;
 };
 
 class routing {
@@ -46,7 +54,9 @@ class routing {
   std::vector<route> routes;
 
   /// The channels a timeline entry of `r` goes to (each at most once; the first matching route
-  /// naming a channel decides its delay). None unless `t.notify`.
+  /// naming a channel decides its delay and group). None unless `t.notify`. The group key is
+  /// "<route index>|<channel>|<name>=<value>|..." for a `triggered` entry on a route with a
+  /// group wait, to a Slack or email channel.
   std::vector<route_hit> route_transition(const incident_record& r,
                                           const incident_transition& t) const;
   /// Channels re-notified while `r` stays triggered, with their intervals (the shortest per

@@ -19,11 +19,20 @@ constexpr const char* silence_of =
     "(select s.id::text from silences s where s.deleted_at is null"
     " and rtmon_silence_mutes(s, i, n.event) order by s.created_at limit 1)";
 
+// Due rows, plus the pending mates of the grouped ones (sql/007): a group goes out when its
+// first row comes due, with every member that is there by then, even those whose own wait has
+// not run out. At most $1 due rows and $1 mates; mates beyond that go with a later claim.
 const std::string claim_sql =
-    "with c as (select id from notifications where status = 'pending'"
+    "with due as (select id, group_key from notifications where status = 'pending'"
     "  and next_attempt_at <= now() and (claimed_until is null or claimed_until < now())"
     "  and channel = any($3::text[])"
-    "  order by next_attempt_at limit $1::bigint for update skip locked)"
+    "  order by next_attempt_at limit $1::bigint for update skip locked),"
+    " mates as (select m.id from notifications m where m.status = 'pending'"
+    "  and m.group_key in (select d.group_key from due d where d.group_key is not null)"
+    "  and (m.claimed_until is null or m.claimed_until < now())"
+    "  and m.id not in (select d.id from due d)"
+    "  order by m.id limit $1::bigint for update skip locked),"
+    " c as (select id from due union all select id from mates)"
     " update notifications n set claimed_until = now() + $2::integer * interval '1 second'"
     " from c, incidents i where n.id = c.id and i.id = n.incident_id"
     " returning n.id, n.idem_key, n.incident_id::text, n.seq, n.channel, n.kind, n.event,"
@@ -31,7 +40,7 @@ const std::string claim_sql =
     "  case when n.event = 'renotify' and i.status <> 'triggered'"
     "   then 'the incident is ' || i.status || ': re-notification dropped'"
     "   else coalesce('silenced by ' || " +
-    std::string{silence_of} + ", '') end";
+    std::string{silence_of} + ", '') end, coalesce(n.group_key, '')";
 
 const std::string insert_attempt_sql =
     "insert into notification_attempts (notification_id, attempt, started_at, latency_ms,"
@@ -139,6 +148,7 @@ std::vector<notification> outbox_store::claim(size_t limit, int lease_s) {
       n.attempt = r[8].as<uint32_t>();
       n.created_ms = r[9].as<int64_t>();
       n.mute = r[10].as<std::string>();
+      n.group_key = r[11].as<std::string>();
       out.push_back(std::move(n));
     }
     tx.commit();

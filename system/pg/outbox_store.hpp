@@ -28,6 +28,8 @@ class outbox_store {
   /// whose incident an active silence matches comes back with `mute` set, as does a
   /// re-notification whose incident is no longer triggered; `attempt` is the attempt about to be
   /// made. Rows of channels this process does not know (a newer config elsewhere) are skipped.
+  /// A grouped due row brings the pending mates of its group along (up to `limit` of them in
+  /// all), due or not: the group goes out as one message (actors/notify/grouping.hpp).
   std::vector<notification> claim(size_t limit, int lease_s);
 
   /// Records the attempt and schedules the row in one transaction: pending again (due at

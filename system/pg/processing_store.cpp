@@ -56,8 +56,9 @@ const std::string insert_event_sql =
 
 const std::string insert_notification_sql =
     "insert into notifications (idem_key, incident_id, seq, channel, kind, event, payload,"
-    " next_attempt_at) values ($1, $2::uuid, $3::integer, $4, $5, $6, $7::jsonb,"
-    " now() + $8::bigint * interval '1 millisecond') on conflict (idem_key) do nothing";
+    " next_attempt_at, group_key) values ($1, $2::uuid, $3::integer, $4, $5, $6, $7::jsonb,"
+    " now() + $8::bigint * interval '1 millisecond', nullif($9, ''))"
+    " on conflict (idem_key) do nothing";
 
 const std::string command_done_sql =
     "update commands set status = 'done', seq = $2::integer, done_at = now()"
@@ -251,7 +252,7 @@ void processing_store::apply(const std::vector<incident_change>& changes) {
           tx.exec_prepared("insert_notification",
                            r.id + ":" + std::to_string(t.seq) + ":" + hit.target->name, r.id, t.seq,
                            hit.target->name, to_string(hit.target->kind), t.kind, e.message,
-                           hit.delay_ms);
+                           hit.delay_ms, hit.group_key);
           notified = true;
         }
       }

@@ -337,6 +337,7 @@ void test_jsonb_normalisation(pg::processing_store& store) {
 namespace rtmon::pg_test {
 void test_aggregates(pg::processing_store& store, pqxx::connection& db);
 void test_pacing(const std::string& url);
+void test_groups(const std::string& url, pqxx::connection& db);
 }  // namespace rtmon::pg_test
 
 int main() {
@@ -366,6 +367,7 @@ int main() {
     test_jsonb_normalisation(store);
     test_aggregates(store, db);
     test_pacing(url);
+    test_groups(url, db);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "unexpected exception: %s\n", e.what());
     crashed = true;
