@@ -91,6 +91,17 @@ rule_set_ptr load_rules(const config& cfg, std::string& problem) {
   return set;
 }
 
+// The notifications file with the UI's address on every channel, logged without secrets.
+// Throws std::runtime_error naming the file and the problem.
+notify::routing_ptr load_notify_routing(const config& cfg) {
+  auto loaded = notify::load_routing(cfg.notify.file);
+  auto r = std::make_shared<notify::routing>(*loaded);
+  for (auto& kv : r->channels) kv.second.ui_base_url = cfg.notify.ui_base_url;
+  for (const auto& kv : r->channels) spdlog::info("notify: channel {}", kv.second.describe());
+  for (const auto& d : r->disabled) spdlog::info("notify: channel {} (disabled)", d);
+  return r;
+}
+
 processing_options processing_options_of(const config& cfg) {
   processing_options o;
   o.windows.specs.clear();
@@ -149,15 +160,10 @@ int serve(config& cfg) {
   auto source = std::make_shared<rules_source>(rules);
   // Notification channels and routes: the incident store writes the outbox rows, the
   // dispatcher delivers them (both in the process role).
-  notify::routing_ptr routing;
+  notify::routing_source_ptr routing;
   if (process) {
     try {
-      auto loaded = notify::load_routing(cfg.notify.file);
-      auto r = std::make_shared<notify::routing>(*loaded);
-      for (auto& kv : r->channels) kv.second.ui_base_url = cfg.notify.ui_base_url;
-      for (const auto& kv : r->channels) spdlog::info("notify: channel {}", kv.second.describe());
-      for (const auto& d : r->disabled) spdlog::info("notify: channel {} (disabled)", d);
-      routing = r;
+      routing = std::make_shared<notify::routing_source>(load_notify_routing(cfg));
     } catch (const std::exception& e) {
       spdlog::critical("{}", e.what());
       return 1;
@@ -229,7 +235,8 @@ int serve(config& cfg) {
                         cfg.store.max_rows_per_request, processing_setup_ptr{setup});
     shard_handle = caf::actor_cast<caf::actor>(sh);
     components.emplace_back("shard", caf::actor_cast<caf::actor>(sh));
-    if (!routing->empty()) {
+    {
+      // Spawned even without channels: a SIGHUP may bring some (claims cost nothing then).
       dispatcher_options dopts;
       dopts.senders_per_kind = static_cast<size_t>(cfg.notify.senders);
       auto d = sys.spawn(dispatcher, routing,
@@ -305,8 +312,9 @@ int serve(config& cfg) {
       opts.host, server.port(), opts.host, server.port());
 
   int sig = 0;
-  // SIGHUP reloads the rules file: a valid file replaces the rules in force (the next batch of
-  // every service uses it), an invalid one is reported and changes nothing.
+  // SIGHUP reloads the rules file and the notifications file: a valid file replaces what is
+  // in force (the next batch of every service, the next transition and claim use it), an
+  // invalid one is reported and changes nothing.
   while (sigwait(&signals, &sig) == 0 && sig == SIGHUP) {
     if (!process && !api) continue;
     std::string problem;
@@ -316,6 +324,15 @@ int serve(config& cfg) {
                    cfg.processing.rules_file);
     } else {
       spdlog::error("rules: reload refused, the rules in force stay: {}", problem);
+    }
+    if (!routing) continue;
+    try {
+      auto fresh = load_notify_routing(cfg);
+      routing->replace(fresh);
+      spdlog::info("notify: reloaded {} channels and {} routes from {}", fresh->channels.size(),
+                   fresh->routes.size(), cfg.notify.file);
+    } catch (const std::exception& e) {
+      spdlog::error("notify: reload refused, the channels and routes in force stay: {}", e.what());
     }
   }
   spdlog::info("rtmon: signal {}, shutting down", sig);

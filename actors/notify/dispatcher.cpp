@@ -129,7 +129,7 @@ void claim(self_ptr self) {
 
 }  // namespace
 
-dispatcher_actor::behavior_type dispatcher(self_ptr self, notify::routing_ptr routing,
+dispatcher_actor::behavior_type dispatcher(self_ptr self, notify::routing_source_ptr routing,
                                            std::shared_ptr<pg::outbox_store> db,
                                            dispatcher_options opts, send_fn send,
                                            metrics_registry* metrics) {

@@ -19,20 +19,26 @@ namespace {
 using self_ptr = notifier_actor::stateful_pointer<notifier_state>;
 
 notifier_state::destination& destination_of(notifier_state& st, const std::string& channel) {
+  auto routing = st.routing->current();  // holds `ch` alive
+  const auto* ch = routing->find(channel);
+  double rate = ch ? ch->rate_per_s : 1;
+  int burst = ch ? ch->burst : 1;
   auto i = st.destinations.find(channel);
-  if (i == st.destinations.end()) {
-    const auto* ch = st.routing->find(channel);
-    double rate = ch ? ch->rate_per_s : 1;
-    int burst = ch ? ch->burst : 1;
-    i = st.destinations.emplace(channel, notifier_state::destination{{rate, burst}, {}, false})
+  if (i == st.destinations.end())
+    i = st.destinations
+            .emplace(channel, notifier_state::destination{{rate, burst}, rate, burst, {}, false})
             .first;
-  }
+  else if (i->second.rate != rate || i->second.burst != burst)
+    i->second.pace = destination_pace{rate, burst};  // reloaded: the new terms from now on
+  i->second.rate = rate;
+  i->second.burst = burst;
   return i->second;
 }
 
 // The shared schedule's terms: one message every `interval` ms, bursts of `burst`.
 std::pair<int64_t, int32_t> terms_of(const notifier_state& st, const std::string& channel) {
-  const auto* ch = st.routing->find(channel);
+  auto routing = st.routing->current();  // holds `ch` alive
+  const auto* ch = routing->find(channel);
   double rate = ch && ch->rate_per_s > 0 ? ch->rate_per_s : 1;
   return {static_cast<int64_t>(std::ceil(1000.0 / rate)), ch ? std::max(1, ch->burst) : 1};
 }
@@ -156,8 +162,8 @@ void pump(self_ptr self) {
 
 }  // namespace
 
-notifier_actor::behavior_type notifier(self_ptr self, notify::routing_ptr routing, size_t senders,
-                                       send_fn send, metrics_registry* metrics,
+notifier_actor::behavior_type notifier(self_ptr self, notify::routing_source_ptr routing,
+                                       size_t senders, send_fn send, metrics_registry* metrics,
                                        outbox_actor outbox) {
   auto& st = self->state;
   st.routing = std::move(routing);
@@ -173,7 +179,8 @@ notifier_actor::behavior_type notifier(self_ptr self, notify::routing_ptr routin
         auto& d = destination_of(st, n.channel);
         auto now = wall_ms();
         // The wait ahead: this destination's pace plus everything already queued for it.
-        const auto* ch = st.routing->find(n.channel);
+        auto routing = st.routing->current();  // holds `ch` alive
+        const auto* ch = routing->find(n.channel);
         double rate = ch ? ch->rate_per_s : 1;
         auto wait = d.pace.ready_at(now) - now +
                     static_cast<int64_t>(static_cast<double>(d.queue.size()) * 1000.0 / rate);

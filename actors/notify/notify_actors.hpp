@@ -30,16 +30,16 @@ outbox_actor::behavior_type outbox(outbox_actor::stateful_pointer<outbox_state> 
 using send_fn = std::function<delivery_attempt(const notify::channel&, const notification&)>;
 
 struct sender_state {
-  notify::routing_ptr routing;
+  notify::routing_source_ptr routing;
   send_fn send;
   static inline const char* name = "sender";
 };
 /// SENDER: spawn detached (an attempt blocks for up to the channel's timeout).
 sender_actor::behavior_type sender(sender_actor::stateful_pointer<sender_state> self,
-                                   notify::routing_ptr routing, send_fn send);
+                                   notify::routing_source_ptr routing, send_fn send);
 
 struct notifier_state {
-  notify::routing_ptr routing;
+  notify::routing_source_ptr routing;
   send_fn send;
   std::vector<sender_actor> idle;  // senders not busy
   size_t senders = 0;
@@ -50,6 +50,8 @@ struct notifier_state {
   };
   struct destination {
     destination_pace pace;
+    double rate = 0;  // the terms `pace` was made with (a reload may change them)
+    int burst = 0;
     std::deque<waiting> queue;
     bool wake_scheduled = false;
   };
@@ -70,8 +72,9 @@ struct notifier_state {
 /// NOTIFIER of one channel kind, with `senders` SENDERs of its own; `outbox` keeps the
 /// destinations' schedule shared by all hub processes (may be null).
 notifier_actor::behavior_type notifier(notifier_actor::stateful_pointer<notifier_state> self,
-                                       notify::routing_ptr routing, size_t senders, send_fn send,
-                                       metrics_registry* metrics, outbox_actor outbox);
+                                       notify::routing_source_ptr routing, size_t senders,
+                                       send_fn send, metrics_registry* metrics,
+                                       outbox_actor outbox);
 
 struct dispatcher_options {
   size_t senders_per_kind = 2;
@@ -83,7 +86,7 @@ struct dispatcher_options {
 };
 
 struct dispatcher_state {
-  notify::routing_ptr routing;
+  notify::routing_source_ptr routing;
   dispatcher_options opts;
   outbox_actor db;
   send_fn send;
@@ -98,7 +101,7 @@ struct dispatcher_state {
 /// DISPATCHER: the notifier supervisor. Spawns OUTBOX and the NOTIFIERs (restarting a crashed
 /// one; its claimed rows come due again when their lease runs out).
 dispatcher_actor::behavior_type dispatcher(
-    dispatcher_actor::stateful_pointer<dispatcher_state> self, notify::routing_ptr routing,
+    dispatcher_actor::stateful_pointer<dispatcher_state> self, notify::routing_source_ptr routing,
     std::shared_ptr<pg::outbox_store> db, dispatcher_options opts, send_fn send,
     metrics_registry* metrics);
 

@@ -63,12 +63,14 @@ outbox_actor::behavior_type outbox(outbox_actor::stateful_pointer<outbox_state> 
 }
 
 sender_actor::behavior_type sender(sender_actor::stateful_pointer<sender_state> self,
-                                   notify::routing_ptr routing, send_fn send) {
+                                   notify::routing_source_ptr routing, send_fn send) {
   self->state.routing = std::move(routing);
   self->state.send = std::move(send);
   return {
       [=](atom::deliver, const notification& n) {
-        const auto* ch = self->state.routing->find(n.channel);
+        // The snapshot keeps `ch` alive through the attempt, whatever a reload does.
+        auto routing = self->state.routing->current();
+        const auto* ch = routing->find(n.channel);
         if (!ch) {
           delivery_attempt a;
           a.notification_id = n.id;

@@ -7,6 +7,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -66,6 +67,33 @@ class routing {
   bool empty() const { return channels.empty(); }
 };
 using routing_ptr = std::shared_ptr<const routing>;
+
+/// The routing in force, shared by the incident store (outbox rows), the outbox (claims,
+/// re-notifications) and the notifiers (channels); SIGHUP replaces it (system/serve.cpp). Each
+/// use takes a snapshot, so a transaction or an attempt finishes with the routing it began
+/// with. Rows of a channel that a reload removed stay pending (visible) until it returns.
+class routing_source {
+ public:
+  explicit routing_source(routing_ptr r) : routing_(std::move(r)) {}
+  routing_ptr current() const {
+    std::lock_guard<std::mutex> guard{mx_};
+    return routing_;
+  }
+  void replace(routing_ptr r) {
+    std::lock_guard<std::mutex> guard{mx_};
+    routing_ = std::move(r);
+  }
+
+ private:
+  mutable std::mutex mx_;
+  routing_ptr routing_;
+};
+using routing_source_ptr = std::shared_ptr<routing_source>;
+
+/// A source that always answers `r` (tests, one-shot tools).
+inline routing_source_ptr fixed_routing(routing_ptr r) {
+  return std::make_shared<routing_source>(std::move(r));
+}
 
 /// Looks up an environment variable (injectable for tests); empty = unset.
 using env_lookup = std::function<std::string(const std::string&)>;

@@ -104,7 +104,7 @@ std::string status_after(const delivery_attempt& a, int64_t next_attempt_ms) {
 
 }  // namespace
 
-outbox_store::outbox_store(std::string url, notify::routing_ptr routing)
+outbox_store::outbox_store(std::string url, notify::routing_source_ptr routing)
     : url_(std::move(url)), routing_(std::move(routing)) {}
 
 outbox_store::~outbox_store() = default;
@@ -125,9 +125,10 @@ pqxx::connection& outbox_store::connection() {
 
 std::vector<notification> outbox_store::claim(size_t limit, int lease_s) {
   std::vector<notification> out;
-  if (!routing_ || routing_->empty()) return out;
+  auto routing = routing_ ? routing_->current() : nullptr;
+  if (!routing || routing->empty()) return out;
   std::string channels = "{";
-  for (const auto& kv : routing_->channels) {
+  for (const auto& kv : routing->channels) {
     if (channels.size() > 1) channels += ',';
     channels += '"' + kv.first + '"';  // names are config keys: no quotes or backslashes
   }
@@ -217,7 +218,8 @@ void outbox_store::hold_slots(const std::string& channel, int64_t for_ms, int64_
 }
 
 size_t outbox_store::renotify() {
-  if (!routing_ || routing_->empty()) return 0;
+  auto routing = routing_ ? routing_->current() : nullptr;
+  if (!routing || routing->empty()) return 0;
   size_t inserted = 0;
   guarded(*this, [&] {
     pqxx::work tx{connection()};
@@ -235,7 +237,7 @@ size_t outbox_store::renotify() {
       if (row[8].is_null()) continue;
       auto message = row[8].as<std::string>();
       auto told = boost::json::parse(row[9].as<std::string>()).as_object();
-      for (const auto& [ch, every] : routing_->renotify(r)) {
+      for (const auto& [ch, every] : routing->renotify(r)) {
         auto t = told.find(ch->name);
         if (t == told.end()) continue;  // never told on this channel: nothing to repeat
         const auto& pair = t->value().as_array();

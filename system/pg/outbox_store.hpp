@@ -19,7 +19,7 @@ namespace rtmon::pg {
 class outbox_store {
  public:
   /// Connects lazily (on first use), so constructing it never blocks or fails.
-  outbox_store(std::string url, notify::routing_ptr routing);
+  outbox_store(std::string url, notify::routing_source_ptr routing);
   ~outbox_store();
   outbox_store(const outbox_store&) = delete;
   outbox_store& operator=(const outbox_store&) = delete;
@@ -58,7 +58,7 @@ class outbox_store {
  private:
   pqxx::connection& connection();
   std::string url_;
-  notify::routing_ptr routing_;
+  notify::routing_source_ptr routing_;
   std::unique_ptr<pqxx::connection> conn_;
 };
 

@@ -220,6 +220,8 @@ pqxx::connection& processing_store::connection() {
 
 void processing_store::apply(const std::vector<incident_change>& changes) {
   if (changes.empty()) return;
+  // One routing for the whole transaction, even if SIGHUP replaces it meanwhile.
+  auto routing = routing_ ? routing_->current() : nullptr;
   guarded(*this, [&] {
     pqxx::work tx{connection()};
     bool locked = false, notified = false;
@@ -246,9 +248,9 @@ void processing_store::apply(const std::vector<incident_change>& changes) {
         const auto& t = e.transition;
         tx.exec_prepared("insert_event", r.id, t.seq, t.at_ms, t.kind, to_string(t.from),
                          to_string(t.to), t.actor, t.detail, t.value, t.notify, e.message);
-        if (!routing_) continue;
+        if (!routing) continue;
         // The outbox: one row per routed channel, in the transition's own transaction.
-        for (const auto& hit : routing_->route_transition(r, t)) {
+        for (const auto& hit : routing->route_transition(r, t)) {
           tx.exec_prepared("insert_notification",
                            r.id + ":" + std::to_string(t.seq) + ":" + hit.target->name, r.id, t.seq,
                            hit.target->name, to_string(hit.target->kind), t.kind, e.message,

@@ -60,7 +60,7 @@ class processing_store {
 
   /// Routes timeline entries to notification channels: apply() then inserts one outbox row per
   /// routed channel in the same transaction (null: no notifications). Set before first use.
-  void set_routing(notify::routing_ptr r) { routing_ = std::move(r); }
+  void set_routing(notify::routing_source_ptr r) { routing_ = std::move(r); }
 
   /// A command's status in the commands table (pending, done, rejected; "" if there is none).
   std::string command_status(const std::string& id);
@@ -103,7 +103,7 @@ class processing_store {
 
   std::string url_;
   std::unique_ptr<pqxx::connection> conn_;
-  notify::routing_ptr routing_;
+  notify::routing_source_ptr routing_;
 };
 
 }  // namespace rtmon::pg

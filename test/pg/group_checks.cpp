@@ -59,7 +59,7 @@ void test_groups(const std::string& url, pqxx::connection& db) {
     routing = r;
   }
   pg::processing_store store{url};
-  store.set_routing(routing);
+  store.set_routing(notify::fixed_routing(routing));
   const int64_t at = 1700000100000;
   const std::string a = "01900000-0000-7000-8000-0000000000a1",
                     b = "01900000-0000-7000-8000-0000000000b1",
@@ -76,7 +76,7 @@ void test_groups(const std::string& url, pqxx::connection& db) {
            3);
 
   section("groups: a due row brings its pending mates, not another group");
-  pg::outbox_store outbox{url, routing};
+  pg::outbox_store outbox{url, notify::fixed_routing(routing)};
   CHECK(outbox.claim(10, 60).empty());  // nothing due: every row waits for its group
   pqxx::nontransaction{db}.exec(
       "update notifications set next_attempt_at = now()"
