@@ -5,7 +5,6 @@
 
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <vector>
 
@@ -14,6 +13,7 @@
 
 #include "messages/aggregates.hpp"
 #include "messages/batches.hpp"
+#include "messages/reloadable.hpp"
 
 namespace rtmon {
 
@@ -105,22 +105,7 @@ typename Inspector::result_type inspect(Inspector& f, alert& x) {
 
 /// The rules in force, replaced as a whole when the rules file is reloaded (SIGHUP). Read by
 /// processors for every batch; thread-safe.
-class rules_source {
- public:
-  explicit rules_source(rule_set_ptr rules) : rules_(std::move(rules)) {}
-  rule_set_ptr current() const {
-    std::lock_guard<std::mutex> guard{mx_};
-    return rules_;
-  }
-  void replace(rule_set_ptr rules) {
-    std::lock_guard<std::mutex> guard{mx_};
-    rules_ = std::move(rules);
-  }
-
- private:
-  mutable std::mutex mx_;
-  rule_set_ptr rules_;
-};
+using rules_source = reloadable<rule_set>;
 using rules_source_ptr = std::shared_ptr<rules_source>;
 
 /// The incident fingerprint of a rule, service and group: stable across processes and restarts.

@@ -7,11 +7,11 @@
 #include <functional>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <vector>
 
 #include "messages/incidents.hpp"
+#include "messages/reloadable.hpp"
 #include "system/notify/channel.hpp"
 
 namespace rtmon::notify {
@@ -72,22 +72,7 @@ using routing_ptr = std::shared_ptr<const routing>;
 /// re-notifications) and the notifiers (channels); SIGHUP replaces it (system/serve.cpp). Each
 /// use takes a snapshot, so a transaction or an attempt finishes with the routing it began
 /// with. Rows of a channel that a reload removed stay pending (visible) until it returns.
-class routing_source {
- public:
-  explicit routing_source(routing_ptr r) : routing_(std::move(r)) {}
-  routing_ptr current() const {
-    std::lock_guard<std::mutex> guard{mx_};
-    return routing_;
-  }
-  void replace(routing_ptr r) {
-    std::lock_guard<std::mutex> guard{mx_};
-    routing_ = std::move(r);
-  }
-
- private:
-  mutable std::mutex mx_;
-  routing_ptr routing_;
-};
+using routing_source = reloadable<routing>;
 using routing_source_ptr = std::shared_ptr<routing_source>;
 
 /// A source that always answers `r` (tests, one-shot tools).

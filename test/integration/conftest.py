@@ -170,3 +170,19 @@ def env(request):
     e = Env(Path(request.module.__file__).stem.replace("test_", ""))
     yield e
     e.close()
+
+
+@pytest.fixture(scope="module")
+def slack():
+    """A Slack (and webhook) stand-in for the module's hubs (receivers.py)."""
+    from receivers import SlackReceiver
+    with SlackReceiver() as r:
+        yield r
+
+
+@pytest.fixture(scope="module")
+def smtp():
+    """A real SMTP server (aiosmtpd) for the module's hubs (receivers.py)."""
+    from receivers import SmtpReceiver
+    with SmtpReceiver() as r:
+        yield r

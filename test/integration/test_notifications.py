@@ -17,23 +17,11 @@ import pytest
 import requests
 
 from conftest import wait_until
-from receivers import SlackReceiver, SmtpReceiver, error, hang, ok, rate_limited, server_error
+from receivers import error, hang, ok, rate_limited, server_error
 from test_incidents import lines, post_logs
 
 SLACK = "/services/T000/B000/slack"
 HOOK = "/hook"
-
-
-@pytest.fixture(scope="module")
-def slack():
-    with SlackReceiver() as r:
-        yield r
-
-
-@pytest.fixture(scope="module")
-def smtp():
-    with SmtpReceiver() as r:
-        yield r
 
 
 @pytest.fixture(scope="module")

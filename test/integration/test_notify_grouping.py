@@ -13,22 +13,9 @@ import pytest
 import requests
 
 from conftest import wait_until
-from receivers import SlackReceiver, SmtpReceiver
 
 SLACK = "/services/T000/B000/grouped"
 WAIT_S = 4
-
-
-@pytest.fixture(scope="module")
-def slack():
-    with SlackReceiver() as r:
-        yield r
-
-
-@pytest.fixture(scope="module")
-def smtp():
-    with SmtpReceiver() as r:
-        yield r
 
 
 @pytest.fixture(scope="module")

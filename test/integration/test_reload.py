@@ -10,7 +10,6 @@ import pytest
 import requests
 
 from conftest import wait_until
-from receivers import SlackReceiver
 
 
 def rules(threshold):
@@ -24,12 +23,6 @@ def routes(slack, path):
     return {"channels": {"slack": {"kind": "slack", "url": slack.url(path), "rate_per_s": 10,
                                    "burst": 10}},
             "routes": [{"channels": ["slack"]}]}
-
-
-@pytest.fixture(scope="module")
-def slack():
-    with SlackReceiver() as r:
-        yield r
 
 
 @pytest.fixture(scope="module")

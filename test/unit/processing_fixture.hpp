@@ -215,10 +215,7 @@ struct fixture : test_coordinator_fixture<> {
                         const std::string& rules_json = error_rate_rules) {
     store_state().seed(open);
     rules = rules_of(rules_json);
-    // A named default, not a temporary: GCC 12 warns (-Wmaybe-uninitialized, a false
-    // positive) about the temporary's vectors once spawn's templates are inlined.
-    const processing_options defaults;
-    agg = sys.spawn(aggregator, std::string{"api"}, rules, store, defaults,
+    agg = sys.spawn(aggregator, std::string{"api"}, rules, store, processing_options{},
                     static_cast<metrics_registry*>(nullptr));
     sched.run();  // init: request(load).await
   }
