@@ -238,6 +238,13 @@ CAF_TEST(what the fast path does not take goes to the general path) {
   CAF_CHECK(!detail::parse_body_fast(signal_kind::metric, R"({"cpu":1})", true, limits, ctx, r));
   CAF_CHECK(!detail::parse_body_fast(signal_kind::log, "{\"msg\":\"m\"}\n{\"level\":1}", true,
                                      limits, ctx, r));
+  // NUL characters: raw ones are malformed JSON, escaped ones are refused (json_guard).
+  std::string raw_nul("{\"msg\":\"a\0b\"}", 13);
+  CAF_CHECK(!detail::parse_body_fast(signal_kind::log, raw_nul, true, limits, ctx, r));
+  CAF_CHECK(
+      !detail::parse_body_fast(signal_kind::log, R"({"msg":"ab\u0000"})", true, limits, ctx, r));
+  CAF_CHECK(!detail::parse_body_fast(signal_kind::log, R"({"msg":"m","a\u0000":1})", true, limits,
+                                     ctx, r));
   CAF_CHECK(r.items.empty());
   CAF_CHECK(detail::parse_body_fast(signal_kind::log, "[{\"msg\":\"m\"},{\"msg\":\"n\"}]", false,
                                     limits, ctx, r));
