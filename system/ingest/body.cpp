@@ -3,6 +3,7 @@
 
 #include <boost/json/monotonic_resource.hpp>
 
+#include "system/ingest/fast_body.hpp"
 #include "system/ingest/items.hpp"
 #include "system/ingest/json_guard.hpp"
 
@@ -46,6 +47,16 @@ parse_result parse_body_in(signal_kind kind, std::string_view body, bool ndjson,
 
 parse_result parse_body(signal_kind kind, std::string_view body, bool ndjson,
                         const ingest_limits& limits, const request_context& ctx) {
+  request_context local = ctx;
+  if (local.now_text.empty()) local.now_text = format_timestamp(local.now);
+  // Valid logs and events take the fast path; anything else, errors included, the general one.
+  parse_result r;
+  if (detail::parse_body_fast(kind, body, ndjson, limits, local, r)) return r;
+  return detail::parse_body_general(kind, body, ndjson, limits, local);
+}
+
+parse_result detail::parse_body_general(signal_kind kind, std::string_view body, bool ndjson,
+                                        const ingest_limits& limits, const request_context& ctx) {
   // One arena per request: parsing and normalizing allocate from it, freed all at once.
   json::monotonic_resource arena;
   request_context local = ctx;

@@ -18,16 +18,13 @@
 namespace rtmon::ingest {
 
 namespace json = boost::json;
-using detail::bytes_below;
-using detail::bytes_equal;
 using detail::json_text;
-using detail::load8;
+using detail::max_id_bytes;
+using detail::max_item_bytes;
+using detail::max_name_bytes;
+using detail::printable;
 
 namespace {
-
-constexpr size_t max_id_bytes = 128;
-constexpr size_t max_name_bytes = 200;
-constexpr size_t max_item_bytes = 900 * 1024;
 
 struct checker {
   int64_t index;
@@ -46,17 +43,6 @@ bool normalize_level(std::string_view in, std::string& out) {
   if (!parse_log_level(in, l)) return false;
   out = to_string(l);
   return true;
-}
-
-bool control(char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; }
-
-bool printable(std::string_view s) {
-  size_t i = 0;
-  for (; i + 8 <= s.size(); i += 8) {
-    auto w = load8(s.data() + i);
-    if (bytes_below(w, 0x20) | bytes_equal(w, 0x7f)) return false;
-  }
-  return std::none_of(s.begin() + static_cast<std::ptrdiff_t>(i), s.end(), control);
 }
 
 // event_id doubles as an idempotency key in URLs and logs: a conservative alphabet.

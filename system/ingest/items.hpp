@@ -87,6 +87,8 @@ bool normalize(signal_kind kind, const boost::json::object& in, int64_t index,
 
 /// RFC 3339 text or a Unix epoch number (s, ms, us or ns by magnitude) to a time point.
 bool parse_timestamp(const boost::json::value& v, sys_time& out, std::string& problem);
+/// The same for a string value's text.
+bool parse_timestamp_text(std::string_view text, sys_time& out, std::string& problem);
 /// "2026-11-23T21:51:15.123456Z"
 std::string format_timestamp(sys_time t);
 /// The same text written into `buf` (no allocation); returns its length.

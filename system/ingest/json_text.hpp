@@ -7,6 +7,7 @@
 #include <memory>
 #include <string_view>
 
+#include <boost/json/detail/format.hpp>
 #include <boost/json/serializer.hpp>
 
 namespace rtmon::ingest::detail {
@@ -22,6 +23,22 @@ inline uint64_t load8(const char* p) {
   uint64_t w;
   std::memcpy(&w, p, sizeof w);
   return w;
+}
+
+// Item rules shared by normalize() and the fast path (fast_body.cpp).
+constexpr size_t max_id_bytes = 128;
+constexpr size_t max_name_bytes = 200;
+constexpr size_t max_item_bytes = 900 * 1024;
+
+// No control characters (below 0x20, or DEL), eight bytes at a time.
+inline bool printable(std::string_view s) {
+  size_t i = 0;
+  for (; i + 8 <= s.size(); i += 8) {
+    auto w = load8(s.data() + i);
+    if (bytes_below(w, 0x20) | bytes_equal(w, 0x7f)) return false;
+  }
+  return std::none_of(s.begin() + static_cast<std::ptrdiff_t>(i), s.end(),
+                      [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; });
 }
 
 // The payload is written as JSON text field by field, exactly as boost::json::serialize would
@@ -108,6 +125,13 @@ class json_text {
     }
     *p++ = '"';
     size_ += static_cast<size_t>(p - begin);
+  }
+  /// Numbers as Boost.JSON's serializer writes them (the same functions).
+  void number(int64_t i) {
+    commit(boost::json::detail::format_int64(room(boost::json::detail::max_number_chars), i));
+  }
+  void number(double d) {
+    commit(boost::json::detail::format_double(room(boost::json::detail::max_number_chars), d));
   }
   /// Values of arbitrary shape (attrs, tags, samples) go through Boost.JSON's own serializer.
   template <class T>

@@ -84,14 +84,18 @@ bool parse_rfc3339(std::string_view s, sys_time& out) {
 
 }  // namespace
 
+bool parse_timestamp_text(std::string_view s, sys_time& out, std::string& problem) {
+  if (!parse_rfc3339(s, out)) {
+    problem = "must be an RFC 3339 time such as 2026-11-23T21:51:15.123Z or a Unix epoch number";
+    return false;
+  }
+  return true;
+}
+
 bool parse_timestamp(const json::value& v, sys_time& out, std::string& problem) {
   if (v.is_string()) {
     const auto& s = v.get_string();  // a reference: a copy would allocate
-    if (!parse_rfc3339({s.data(), s.size()}, out)) {
-      problem = "must be an RFC 3339 time such as 2026-11-23T21:51:15.123Z or a Unix epoch number";
-      return false;
-    }
-    return true;
+    return parse_timestamp_text({s.data(), s.size()}, out, problem);
   }
   if (v.is_number()) {
     // Magnitude picks the unit: seconds until year 5138, then ms, then us. Integers convert
