@@ -107,16 +107,8 @@ parse_result parse_body_in(signal_kind kind, std::string_view body, bool ndjson,
   }
   // NDJSON: one item per non-blank line.
   int64_t index = 0;
-  size_t pos = 0;
-  while (pos < body.size()) {
-    auto end = body.find('\n', pos);
-    if (end == std::string_view::npos) end = body.size();
-    auto line = body.substr(pos, end - pos);
-    pos = end + 1;
-    if (line.find_first_not_of(" \t\r") == std::string_view::npos) continue;
-    if (static_cast<size_t>(index) >= limits.max_items)
-      return reject(413, -1, "",
-                    "more than " + std::to_string(limits.max_items) + " items in the request");
+  bool within_limit = for_each_ndjson_line(body, [&](std::string_view line) {
+    if (static_cast<size_t>(index) >= limits.max_items) return false;
     json_problem problem;
     auto v = parser.parse(line, problem, ctx.sp);
     if (problem) {
@@ -126,7 +118,11 @@ parse_result parse_body_in(signal_kind kind, std::string_view body, bool ndjson,
       add_item(kind, v, index, limits, ctx, r);
     }
     ++index;
-  }
+    return true;
+  });
+  if (!within_limit)
+    return reject(413, -1, "",
+                  "more than " + std::to_string(limits.max_items) + " items in the request");
   if (index == 0) return reject(400, -1, "", "empty body");
   if (!r.errors.empty()) {
     r.status = 400;

@@ -351,17 +351,11 @@ bool fast_body_in(fast_parser& fp, std::string_view body, bool ndjson, const ing
     return fp.parse(body) && !r.items.empty();
   }
   h.allow_array = false;
-  size_t pos = 0;
-  while (pos < body.size()) {
-    auto end = body.find('\n', pos);
-    if (end == std::string_view::npos) end = body.size();
-    auto line = body.substr(pos, end - pos);
-    pos = end + 1;
-    if (line.find_first_not_of(" \t\r") == std::string_view::npos) continue;
+  bool all = for_each_ndjson_line(body, [&](std::string_view line) {
     auto before = r.items.size();
-    if (before >= limits.max_items || !fp.parse(line) || r.items.size() != before + 1) return false;
-  }
-  return !r.items.empty();
+    return before < limits.max_items && fp.parse(line) && r.items.size() == before + 1;
+  });
+  return all && !r.items.empty();
 }
 
 }  // namespace

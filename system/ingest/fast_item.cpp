@@ -174,19 +174,7 @@ bool build_item(signal_kind kind, const fast_item& in, const ingest_limits& limi
   }
 
   thread_local json_text text;
-  text.clear();
-  text.append("{\"event_id\":");
-  text.string(out.event_id);
-  text.key("ts");
-  if (ts == ctx.now && !ctx.now_text.empty()) {
-    text.string(ctx.now_text);
-  } else {
-    timestamp_buffer buf;
-    text.string({buf.data(), format_timestamp(ts, buf)});
-  }
-  text.key("service");
-  text.string(out.service);
-  if (assigned) text.append(",\"assigned_id\":true");
+  write_payload_head(text, out, ts, assigned, ctx);
 
   if (kind == signal_kind::log) {
     auto message = get(name::message) ? get(name::message) : get(name::msg);

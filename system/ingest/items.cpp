@@ -24,6 +24,23 @@ using detail::max_item_bytes;
 using detail::max_name_bytes;
 using detail::printable;
 
+void detail::write_payload_head(json_text& text, const item& it, sys_time ts, bool assigned,
+                                const request_context& ctx) {
+  text.clear();
+  text.append("{\"event_id\":");
+  text.string(it.event_id);
+  text.key("ts");
+  if (ts == ctx.now && !ctx.now_text.empty()) {
+    text.string(ctx.now_text);
+  } else {
+    timestamp_buffer buf;
+    text.string({buf.data(), format_timestamp(ts, buf)});
+  }
+  text.key("service");
+  text.string(it.service);
+  if (assigned) text.append(",\"assigned_id\":true");
+}
+
 namespace {
 
 struct checker {
@@ -146,19 +163,7 @@ bool normalize(signal_kind kind, const json::object& in, int64_t index, const in
   optional_string(c, in, {"service"}, max_name_bytes, out.service);
   // The payload text, built in a buffer reused by the thread and copied out once at its size.
   thread_local json_text text;
-  text.clear();
-  text.append("{\"event_id\":");
-  text.string(out.event_id);
-  text.key("ts");
-  if (ts == ctx.now && !ctx.now_text.empty()) {
-    text.string(ctx.now_text);
-  } else {
-    timestamp_buffer buf;
-    text.string({buf.data(), format_timestamp(ts, buf)});
-  }
-  text.key("service");
-  text.string(out.service);
-  if (assigned) text.append(",\"assigned_id\":true");
+  detail::write_payload_head(text, out, ts, assigned, ctx);
 
   // "attrs": the item's attrs object, plus its other fields (those win over attrs keys).
   auto write_attrs = [&](const json::object& o, std::initializer_list<std::string_view> known) {

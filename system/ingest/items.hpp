@@ -98,4 +98,12 @@ size_t format_timestamp(sys_time t, timestamp_buffer& buf);
 /// A new time-ordered id (UUID version 7 text).
 std::string new_event_id(sys_time now);
 
+namespace detail {
+class json_text;
+/// Starts `text` with the head every payload has, from `it`'s id and service:
+/// {"event_id":...,"ts":...,"service":...[,"assigned_id":true]  (normalize() and the fast path).
+void write_payload_head(json_text& text, const item& it, sys_time ts, bool assigned,
+                        const request_context& ctx);
+}  // namespace detail
+
 }  // namespace rtmon::ingest

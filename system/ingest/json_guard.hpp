@@ -49,4 +49,20 @@ class guarded_parser {
 /// caller should try NDJSON (one value per line).
 bool looks_like_ndjson(std::string_view text);
 
+/// Calls `f(line)` for each non-blank line of an NDJSON body, in order, while it returns true.
+/// Returns false if `f` stopped it.
+template <class F>
+bool for_each_ndjson_line(std::string_view body, F&& f) {
+  size_t pos = 0;
+  while (pos < body.size()) {
+    auto end = body.find('\n', pos);
+    if (end == std::string_view::npos) end = body.size();
+    auto line = body.substr(pos, end - pos);
+    pos = end + 1;
+    if (line.find_first_not_of(" \t\r") == std::string_view::npos) continue;
+    if (!f(line)) return false;
+  }
+  return true;
+}
+
 }  // namespace rtmon::ingest
