@@ -13,6 +13,7 @@ import pytest
 import requests
 
 from conftest import wait_until
+from receivers import rate_limited
 
 SLACK = "/services/T000/B000/grouped"
 WAIT_S = 4
@@ -133,3 +134,23 @@ def test_follow_ups_of_grouped_incidents_go_alone(env, hub, slack):
                        " from notifications where incident_id = :'v1' and event = 'resolved'"
                        " and channel = 'slack'", xs[1])
     assert [tuple(x) for x in row] == [("t", "t")]
+
+
+def test_a_refused_group_is_retried_as_one_message(env, hub, slack):
+    # The group's first attempt gets a 429: every member is retried with it, after the
+    # Retry-After, again as one message; each row has both attempts recorded.
+    slack.script(rate_limited(1), path=SLACK)
+    before = len(slack.received(SLACK))
+    burst(hub, "grp-z", ["h1", "h2"])
+    zs = triggered(hub, "grp-z", 2)
+    rows = [r for r in finished(env, zs, 4) if r[1] == "slack"]
+    assert all(r[2] == "delivered" and int(r[3]) == 2 for r in rows), rows
+    got = [x for x in slack.received(SLACK)[before:] if any(i in x.body.decode() for i in zs)]
+    assert [x.answer.status for x in got] == [429, 200]
+    assert all(all(i in x.body.decode() for i in zs) for x in got)  # both times together
+    assert got[1].at - got[0].at >= 0.9  # the Retry-After was honoured
+    outcomes = env.pg.query(
+        "select a.outcome, count(*) from notification_attempts a join notifications n"
+        " on n.id = a.notification_id where n.channel = 'slack' and n.incident_id in"
+        " (:'v1', :'v2') group by a.outcome order by 1", *zs)
+    assert [tuple(o) for o in outcomes] == [("delivered", "2"), ("retry", "2")]
