@@ -93,6 +93,10 @@ void incidents_get(service& s, call& c) {
              " 'event', n.event, 'seq', n.seq, 'status', n.status, 'attempts', n.attempts,"
              " 'ambiguous', n.ambiguous, 'created_at', rtmon_iso(n.created_at),"
              " 'done_at', rtmon_iso(n.done_at), 'last_error', n.last_error,"
+             // The group's values from its key "<route>|<channel>|k=v|..." ('|' and '%' escaped
+             // inside the parts, system/notify/routing.cpp); "" for a whole-route group.
+             " 'group', replace(replace(replace(regexp_replace(n.group_key,"
+             "   '^[^|]*[|][^|]*[|]?', ''), '|', ', '), '%7C', '|'), '%25', '%'),"
              " 'attempt_log', coalesce((select jsonb_agg(jsonb_build_object("
              "   'attempt', a.attempt, 'started_at', rtmon_iso(a.started_at),"
              "   'latency_ms', a.latency_ms, 'status_code', a.status_code, 'outcome', a.outcome,"

@@ -121,6 +121,12 @@ try {
   await page.getByRole('button', { name: 'Add note' }).click();
   await page.locator('[data-testid="timeline"] li[data-kind="note"]', { hasText: NOTE }).waitFor({ timeout: 20000 });
   result.note = NOTE;
+  // The triggered notification says it went out grouped (the route has a group wait).
+  result.trigger_group_in_ui = await page
+    .locator('[data-testid="notifications"] li[data-event="triggered"] [data-testid="notification-group"]')
+    .first()
+    .innerText({ timeout: 20000 })
+    .catch(() => null);
   // The Slack acknowledgement shows in the notifications once delivered (the page polls).
   await page
     .locator('[data-testid="notifications"] li[data-event="acknowledged"][data-status="delivered"]')

@@ -73,7 +73,9 @@ def stack():
     notif = ARTIFACTS / f"e2e-notifications-{uuid.uuid4().hex[:6]}.json"
     notif.write_text(json.dumps({
         "channels": {"slack": {"kind": "slack", "url": slack.url("/slack")}},
-        "routes": [{"match": {}, "channels": ["slack"]}],
+        # A short group wait: the incident page shows the triggered notification as grouped.
+        "routes": [{"match": {}, "channels": ["slack"], "group_wait": "1s",
+                    "group_by": ["service"]}],
     }))
     env = it.Env("e2e_ui")
     hub = env.hub(env={"RTMON_NOTIFICATIONS_FILE": str(notif),
@@ -109,6 +111,7 @@ def test_incident_flow_in_the_browser(stack):
     inc = result["incident_id"]
     assert result["status_in_list"] in ("triggered", "pending"), result
     assert result["status_after_ack"] == "acknowledged", result
+    assert result["trigger_group_in_ui"] == f"grouped by service={service}", result
 
     # The Slack receiver got the trigger and the acknowledgement of this incident.
     def acked():

@@ -115,6 +115,10 @@ def test_incidents_of_one_group_go_out_as_one_message_per_channel(env, hub, slac
     assert mail.message["Subject"].startswith("[CRITICAL] 3 incidents triggered: hot-host")
     assert mail.message["Message-ID"].startswith("<incident-")
     assert "grouped by service=grp-x" in mail.part("text/plain")
+    # The incident page shows which notifications went out grouped.
+    detail = requests.get(f"{hub.url}/api/incidents/{xs[0]}", timeout=10).json()
+    assert {(n["channel"], n["group"]) for n in detail["notifications"]} == {
+        ("slack", "service=grp-x"), ("email", "service=grp-x")}
 
 
 def test_follow_ups_of_grouped_incidents_go_alone(env, hub, slack):
@@ -134,6 +138,9 @@ def test_follow_ups_of_grouped_incidents_go_alone(env, hub, slack):
                        " from notifications where incident_id = :'v1' and event = 'resolved'"
                        " and channel = 'slack'", xs[1])
     assert [tuple(x) for x in row] == [("t", "t")]
+    detail = requests.get(f"{hub.url}/api/incidents/{xs[1]}", timeout=10).json()
+    assert {n["event"]: n["group"] for n in detail["notifications"] if n["channel"] == "slack"} \
+        == {"triggered": "service=grp-x", "resolved": None}
 
 
 def test_a_refused_group_is_retried_as_one_message(env, hub, slack):

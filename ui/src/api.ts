@@ -67,10 +67,13 @@ export interface Notification {
   seq: number;
   status: 'pending' | 'delivered' | 'failed' | 'muted' | string;
   attempts: number;
-  ambiguous: boolean;
+  ambiguous: number; // attempts whose outcome is unknown (a timeout after sending)
   created_at: string;
   done_at: string | null;
   last_error: string | null;
+  /** Sent in one message with the other incidents of this group (a route's group_wait): the
+   * group's values ("service=api"), "" for a whole-route group; null when not grouped. */
+  group: string | null;
   attempt_log: Attempt[];
 }
 

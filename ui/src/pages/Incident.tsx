@@ -80,6 +80,11 @@ function Notifications({ items }: { items: Notification[] }) {
               <span className="text-xs text-slate-500">
                 {n.attempts} attempt{n.attempts === 1 ? '' : 's'}
               </span>
+              {n.group !== null && (
+                <span className="text-xs text-slate-400" data-testid="notification-group">
+                  grouped{n.group ? ` by ${n.group}` : ''}
+                </span>
+              )}
               <span className="ml-auto text-xs text-slate-500">
                 <Time iso={n.created_at} />
               </span>
