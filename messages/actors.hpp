@@ -127,9 +127,10 @@ using incident_store_actor = caf::typed_actor<
 using outbox_actor = caf::typed_actor<
   // Claim up to n due rows for a lease of so many seconds (muted ones come back with `mute`).
   caf::replies_to<atom::claim, uint32_t, int>::with<std::vector<notification>>,
-  // Record an attempt (or, if not attempted, just give the row back) and schedule the row:
-  // next_attempt_ms > 0 = pending again then; 0 = finished (delivered, failed or muted).
-  caf::replies_to<atom::record, delivery_attempt, int64_t>::with<bool>,
+  // Record attempts (or, if not attempted, just give the rows back) and schedule their rows, in
+  // one transaction (a grouped message's members): next_attempt_ms > 0 = pending again then;
+  // 0 = finished (delivered, failed or muted).
+  caf::replies_to<atom::record, std::vector<delivery_attempt>, int64_t>::with<bool>,
   // Insert the re-notifications that are due; answers how many.
   caf::replies_to<atom::renotify>::with<uint32_t>,
   // Reserve the next slot of a channel (interval ms, burst, longest wait ms) on the schedule all

@@ -24,32 +24,35 @@ notifier_actor notifier_of(self_ptr self, channel_kind k) {
   return n;
 }
 
-void finished(self_ptr self) {
+// `rows` claimed rows are done with (recorded or not).
+void finished(self_ptr self, size_t rows) {
   auto& st = self->state;
-  --st.inflight;
+  st.inflight -= static_cast<uint32_t>(rows);
   if (st.again) claim(self);
 }
 
-void record(self_ptr self, const delivery_attempt& a, int64_t next) {
-  self->request(self->state.db, caf::infinite, atom::record_v, a, next)
-      .then([=](bool) { finished(self); },
+void record(self_ptr self, std::vector<delivery_attempt> attempts, int64_t next) {
+  auto rows = attempts.size();
+  self->request(self->state.db, caf::infinite, atom::record_v, std::move(attempts), next)
+      .then([=](bool) { finished(self, rows); },
             [=](caf::error&) {
-              // Not recorded: the row stays claimed until its lease ends, then comes due again
+              // Not recorded: the rows stay claimed until their lease ends, then come due again
               // (an attempt that was delivered may then be repeated - counted as ambiguous).
-              finished(self);
+              finished(self, rows);
             });
 }
 
-// Records the attempt on the message's row and on every grouped mate's (each with its own
-// attempt number): the members of a group share its fate and its next attempt.
+// The attempt on the message's row and on every grouped mate's (each with its own attempt
+// number), recorded together: the members of a group share its fate and its next attempt.
 void record_all(self_ptr self, const notification& message, const delivery_attempt& a,
                 int64_t next) {
+  std::vector<delivery_attempt> each;
   for (const auto* m : members_of(message)) {
-    auto each = a;
-    each.notification_id = m->id;
-    each.attempt = m->attempt;
-    record(self, each, next);
+    each.push_back(a);
+    each.back().notification_id = m->id;
+    each.back().attempt = m->attempt;
   }
+  record(self, std::move(each), next);
 }
 
 void mute(self_ptr self, const notification& n) {
@@ -60,7 +63,7 @@ void mute(self_ptr self, const notification& n) {
   a.started_ms = wall_ms();
   a.outcome = delivery_outcome::muted;
   a.error = n.mute;
-  record(self, a, 0);
+  record(self, {a}, 0);
 }
 
 void dispatch(self_ptr self, const notification& n) {
@@ -93,7 +96,7 @@ void dispatch(self_ptr self, const notification& n) {
           [=](caf::error& err) {
             spdlog::warn("notification {} ({}): notifier failed: {}", n.id, n.channel,
                          self->system().render(err));
-            for (size_t i = 0; i < 1 + n.grouped.size(); ++i) finished(self);
+            finished(self, 1 + n.grouped.size());
           });
 }
 

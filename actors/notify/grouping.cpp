@@ -10,30 +10,23 @@ namespace rtmon {
 claimed_work group_claimed(std::vector<notification> rows, size_t max_group) {
   claimed_work out;
   max_group = std::max<size_t>(max_group, 1);
-  // Live grouped rows by key, keys in the order they first appear in the claim.
-  std::vector<std::string> order;
-  std::map<std::string, std::vector<notification>> groups;
-  std::vector<std::pair<size_t, notification>> singles;  // (position in `order` when seen, row)
+  // Live rows in claim order, one slot per ungrouped row or per group (at its first row).
+  std::vector<std::vector<notification>> slots;
+  std::map<std::string, size_t> slot_of_group;
   for (auto& n : rows) {
     if (!n.mute.empty()) {
       out.muted.push_back(std::move(n));
-    } else if (n.group_key.empty()) {
-      singles.emplace_back(order.size(), std::move(n));
-    } else {
-      auto [i, fresh] = groups.try_emplace(n.group_key);
-      if (fresh) order.push_back(n.group_key);
-      i->second.push_back(std::move(n));
+      continue;
     }
+    if (n.group_key.empty()) {
+      slots.emplace_back().push_back(std::move(n));
+      continue;
+    }
+    auto [i, fresh] = slot_of_group.try_emplace(n.group_key, slots.size());
+    if (fresh) slots.emplace_back();
+    slots[i->second].push_back(std::move(n));
   }
-  // Singles and groups interleaved as they came: a single seen after k groups goes after them.
-  size_t next_single = 0;
-  auto flush_singles = [&](size_t upto) {
-    for (; next_single < singles.size() && singles[next_single].first <= upto; ++next_single)
-      out.sends.push_back(std::move(singles[next_single].second));
-  };
-  for (size_t g = 0; g < order.size(); ++g) {
-    flush_singles(g);
-    auto& members = groups[order[g]];
+  for (auto& members : slots) {
     // Oldest first: ids are assigned in insertion order, so the leader is the group's first
     // row, the same on every retry of the same members.
     std::sort(members.begin(), members.end(),
@@ -46,7 +39,6 @@ claimed_work group_claimed(std::vector<notification> rows, size_t max_group) {
       out.sends.push_back(std::move(leader));
     }
   }
-  flush_singles(order.size());
   return out;
 }
 

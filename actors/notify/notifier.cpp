@@ -35,12 +35,11 @@ notifier_state::destination& destination_of(notifier_state& st, const std::strin
   return i->second;
 }
 
-// The shared schedule's terms: one message every `interval` ms, bursts of `burst`.
-std::pair<int64_t, int32_t> terms_of(const notifier_state& st, const std::string& channel) {
-  auto routing = st.routing->current();  // holds `ch` alive
-  const auto* ch = routing->find(channel);
-  double rate = ch && ch->rate_per_s > 0 ? ch->rate_per_s : 1;
-  return {static_cast<int64_t>(std::ceil(1000.0 / rate)), ch ? std::max(1, ch->burst) : 1};
+// The shared schedule's terms (the destination's, as configured): one message every
+// `interval` ms, bursts of `burst`.
+std::pair<int64_t, int32_t> terms_of(notifier_state& st, const std::string& channel) {
+  const auto& d = destination_of(st, channel);
+  return {static_cast<int64_t>(std::ceil(1000.0 / d.rate)), d.burst};
 }
 
 // An answer for a row this notifier gives back without attempting it, due again after `wait`.
@@ -179,11 +178,8 @@ notifier_actor::behavior_type notifier(self_ptr self, notify::routing_source_ptr
         auto& d = destination_of(st, n.channel);
         auto now = wall_ms();
         // The wait ahead: this destination's pace plus everything already queued for it.
-        auto routing = st.routing->current();  // holds `ch` alive
-        const auto* ch = routing->find(n.channel);
-        double rate = ch ? ch->rate_per_s : 1;
         auto wait = d.pace.ready_at(now) - now +
-                    static_cast<int64_t>(static_cast<double>(d.queue.size()) * 1000.0 / rate);
+                    static_cast<int64_t>(static_cast<double>(d.queue.size()) * 1000.0 / d.rate);
         if (wait > st.max_wait_ms) return unattempted(n, wait);
         auto rp = self->make_response_promise<delivery_attempt>();
         d.queue.push_back({n, rp});

@@ -33,9 +33,10 @@ outbox_actor::behavior_type outbox(outbox_actor::stateful_pointer<outbox_state> 
       [=](atom::claim, uint32_t n, int lease_s) -> caf::result<std::vector<notification>> {
         return once(self->state, "claiming", [&] { return self->state.db->claim(n, lease_s); });
       },
-      [=](atom::record, const delivery_attempt& a, int64_t next) -> caf::result<bool> {
-        return once(self->state, "recording an attempt", [&] {
-          self->state.db->record(a, next);
+      [=](atom::record, const std::vector<delivery_attempt>& attempts,
+          int64_t next) -> caf::result<bool> {
+        return once(self->state, "recording attempts", [&] {
+          self->state.db->record(attempts, next);
           return true;
         });
       },

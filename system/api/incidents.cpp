@@ -3,6 +3,7 @@
 #include <boost/json.hpp>
 
 #include "system/api/service.hpp"
+#include "system/notify/routing.hpp"
 
 namespace rtmon::api {
 
@@ -93,18 +94,20 @@ void incidents_get(service& s, call& c) {
              " 'event', n.event, 'seq', n.seq, 'status', n.status, 'attempts', n.attempts,"
              " 'ambiguous', n.ambiguous, 'created_at', rtmon_iso(n.created_at),"
              " 'done_at', rtmon_iso(n.done_at), 'last_error', n.last_error,"
-             // The group's values from its key "<route>|<channel>|k=v|..." ('|' and '%' escaped
-             // inside the parts, system/notify/routing.cpp); "" for a whole-route group.
-             " 'group', replace(replace(replace(regexp_replace(n.group_key,"
-             "   '^[^|]*[|][^|]*[|]?', ''), '|', ', '), '%7C', '|'), '%25', '%'),"
              " 'attempt_log', coalesce((select jsonb_agg(jsonb_build_object("
              "   'attempt', a.attempt, 'started_at', rtmon_iso(a.started_at),"
              "   'latency_ms', a.latency_ms, 'status_code', a.status_code, 'outcome', a.outcome,"
              "   'retry_after_ms', a.retry_after_ms, 'error', a.error) order by a.attempt)"
-             "   from notification_attempts a where a.notification_id = n.id), '[]'::jsonb))::text"
-             " from notifications n where n.incident_id = $1 order by n.seq, n.id",
-             id))
-      notifications.push_back(parse_json(r[0].as<std::string>()));
+             "   from notification_attempts a where a.notification_id = n.id), '[]'::jsonb))::text,"
+             " n.group_key from notifications n where n.incident_id = $1 order by n.seq, n.id",
+             id)) {
+      auto n = parse_json(r[0].as<std::string>());
+      // Sent in a grouped message: the group's values (the key's format is routing's).
+      n.as_object()["group"] = r[1].is_null()
+                                   ? json::value(nullptr)
+                                   : json::value(notify::group_values(r[1].as<std::string>()));
+      notifications.push_back(std::move(n));
+    }
     return reply{200, json::object{{"incident", parse_json(inc[0][0].as<std::string>())},
                                    {"timeline", std::move(timeline)},
                                    {"notifications", std::move(notifications)}}};

@@ -19,7 +19,6 @@ namespace json = boost::json;
 
 namespace {
 
-constexpr int64_t max_exact_int = int64_t{1} << 53;
 // Duplicate keys are looked for by comparing with the object's earlier keys; objects with more
 // keys than this go to the general path (which refuses items of over max_fields anyway).
 constexpr size_t max_scanned_keys = 32;
@@ -262,7 +261,7 @@ struct fast_handler {
   }
   bool on_int64(int64_t i, json::string_view, json::error_code& ec) {
     number_text.clear();
-    if (i > max_exact_int || i < -max_exact_int || !value_start()) return fail(ec);
+    if (!exact_integer(i) || !value_start()) return fail(ec);
     if (depth == item_level) {
       cur.fields.back().type = vtype::int64;
       cur.fields.back().i = i;
@@ -275,14 +274,9 @@ struct fast_handler {
   // Only integers beyond INT64_MAX arrive here: always beyond 2^53.
   bool on_uint64(uint64_t, json::string_view, json::error_code& ec) { return fail(ec); }
   bool on_double(double d, json::string_view s, json::error_code& ec) {
-    if (!std::isfinite(d)) return fail(ec);
-    // Integer literals that overflow 64 bits arrive as doubles, as in json_guard.
-    if (std::fabs(d) > static_cast<double>(max_exact_int)) {
-      number_text.append(s.data(), s.size());
-      if (number_text.find_first_of(".eE") == std::string::npos) return fail(ec);
-    }
-    number_text.clear();
-    if (!value_start()) return fail(ec);
+    if (!std::isfinite(d) || overflowed_integer(d, number_text, {s.data(), s.size()}) ||
+        !value_start())
+      return fail(ec);
     if (depth == item_level) {
       cur.fields.back().type = vtype::double_;
       cur.fields.back().d = d;

@@ -14,7 +14,9 @@ namespace json = boost::json;
 
 namespace {
 
-constexpr int64_t max_exact_int = int64_t{1} << 53;
+using detail::exact_integer;
+using detail::max_exact_int;
+using detail::overflowed_integer;
 
 /// A basic_parser handler that builds a value like boost::json::parser does, but checks every
 /// string and number on the way. Returning false with an error code stops the parse.
@@ -49,14 +51,6 @@ struct guard_handler {
       return fail(ec, "string longer than " + std::to_string(limits.max_string_bytes) + " bytes");
     return true;
   }
-  bool check_integer_text(json::string_view last, json::error_code& ec) {
-    number_text.append(last.data(), last.size());
-    bool integral = number_text.find_first_of(".eE") == std::string::npos;
-    number_text.clear();
-    if (integral) return fail(ec, "integer beyond 2^53 would lose precision; send it as a string");
-    return true;
-  }
-
   bool on_document_begin(json::error_code&) { return true; }
   bool on_document_end(json::error_code&) { return true; }
   bool on_object_begin(json::error_code&) { return true; }
@@ -135,7 +129,7 @@ struct guard_handler {
   }
   bool on_int64(int64_t i, json::string_view, json::error_code& ec) {
     number_text.clear();
-    if (i > max_exact_int || i < -max_exact_int)
+    if (!exact_integer(i))
       return fail(ec, "integer beyond 2^53 would lose precision; send it as a string");
     st.push_int64(i);
     return true;
@@ -152,10 +146,8 @@ struct guard_handler {
       number_text.clear();
       return fail(ec, "number out of range (not finite), which Postgres cannot store");
     }
-    // Boost.JSON turns integer literals that overflow 64 bits into doubles: catch those too.
-    if (std::fabs(d) > static_cast<double>(max_exact_int) && !check_integer_text(s, ec))
-      return false;
-    number_text.clear();
+    if (overflowed_integer(d, number_text, {s.data(), s.size()}))
+      return fail(ec, "integer beyond 2^53 would lose precision; send it as a string");
     st.push_double(d);
     return true;
   }

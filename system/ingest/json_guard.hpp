@@ -3,6 +3,8 @@
 // beyond 2^53 (they would become lossy doubles), overlong strings and excessive nesting.
 #pragma once
 
+#include <cmath>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -48,6 +50,27 @@ class guarded_parser {
 /// True if `text` holds one JSON text followed only by whitespace and then more text, i.e. the
 /// caller should try NDJSON (one value per line).
 bool looks_like_ndjson(std::string_view text);
+
+namespace detail {
+
+// The number rules of both SAX handlers (this guarded parser and the fast path, fast_body.cpp).
+// Integers beyond +-2^53 would silently lose precision as doubles: refused.
+constexpr int64_t max_exact_int = int64_t{1} << 53;
+inline bool exact_integer(int64_t i) { return i <= max_exact_int && i >= -max_exact_int; }
+/// Whether a double from the parser is really an integer literal beyond 2^53 (Boost.JSON gives
+/// integers that overflow 64 bits as doubles). `parts` holds the literal's earlier parts
+/// (on_number_part) and is cleared; `last` is its end.
+inline bool overflowed_integer(double d, std::string& parts, std::string_view last) {
+  bool overflowed = false;
+  if (std::fabs(d) > static_cast<double>(max_exact_int)) {
+    parts.append(last.data(), last.size());
+    overflowed = parts.find_first_of(".eE") == std::string::npos;
+  }
+  parts.clear();
+  return overflowed;
+}
+
+}  // namespace detail
 
 /// Calls `f(line)` for each non-blank line of an NDJSON body, in order, while it returns true.
 /// Returns false if `f` stopped it.

@@ -61,6 +61,8 @@ std::string email_colour(const view& v) {
   return "#3b82f6";
 }
 
+namespace {
+
 // Label/value rows of the message body, in display order; empty values are skipped.
 std::vector<std::pair<std::string, std::string>> email_rows(const view& v) {
   std::vector<std::pair<std::string, std::string>> out;
@@ -81,6 +83,37 @@ std::vector<std::pair<std::string, std::string>> email_rows(const view& v) {
   add("Group", clip(v.group, 2000));
   add("Incident", v.incident_id);
   return out;
+}
+
+}  // namespace
+
+std::string email_facts_text(const view& v, std::string_view indent) {
+  std::string out;
+  for (const auto& [k, val] : email_rows(v))
+    out += std::string(indent) + k + ":" + std::string(10 - k.size(), ' ') + val + "\n";
+  if (!v.url.empty()) out += std::string(indent) + "Open:" + std::string(6, ' ') + v.url + "\n";
+  return out;
+}
+
+std::string email_facts_html(const view& v) {
+  std::string out = "<table cellpadding=\"3\">\n";
+  for (const auto& [k, val] : email_rows(v))
+    out += "<tr><th align=\"left\">" + html_escape(k) + "</th><td>" + html_escape(val) +
+           "</td></tr>\n";
+  out += "</table>\n";
+  if (!v.url.empty())
+    out += "<p><a href=\"" + html_escape(v.url) + "\">Open incident in rtmon</a></p>\n";
+  return out;
+}
+
+std::string email_html_start(const std::string& colour, const std::string& heading) {
+  return "<!DOCTYPE html>\n<html><body style=\"font-family:sans-serif\">\n<h2 style=\"color:" +
+         colour + "\">" + html_escape(heading) + "</h2>\n";
+}
+
+std::string email_html_end(const std::string& footer) {
+  return "<p style=\"color:#888888;font-size:small\">" + html_escape(footer) +
+         "</p>\n</body></html>\n";
 }
 
 void email_wire(const channel& ch, email_message& m, const std::string& incident_id,
@@ -150,27 +183,15 @@ email_message render_email(const channel& ch, const notification& n, int64_t dat
 
   auto head = headline(v) + " \xE2\x80\x94 " + title(v);  // em dash
   auto summary = clip(v.summary, 10000);
-  auto table = email_rows(v);
+  auto footer = "rtmon notification " + n.idem_key;
   // Plain text.
   m.text = head + "\n\n";
   if (!summary.empty()) m.text += summary + "\n\n";
-  for (const auto& [k, val] : table)
-    m.text += k + ":" + std::string(10 - k.size(), ' ') + val + "\n";
-  if (!v.url.empty()) m.text += "Open:" + std::string(6, ' ') + v.url + "\n";
-  m.text += "\n-- \nrtmon notification " + n.idem_key + "\n";
+  m.text += email_facts_text(v, "") + "\n-- \n" + footer + "\n";
   // HTML: every value escaped; the colour follows the event (green when resolved).
-  m.html = "<!DOCTYPE html>\n<html><body style=\"font-family:sans-serif\">\n<h2 style=\"color:" +
-           email_colour(v) + "\">" + html_escape(head) + "</h2>\n";
+  m.html = email_html_start(email_colour(v), head);
   if (!summary.empty()) m.html += "<p>" + html_escape(summary) + "</p>\n";
-  m.html += "<table cellpadding=\"3\">\n";
-  for (const auto& [k, val] : table)
-    m.html += "<tr><th align=\"left\">" + html_escape(k) + "</th><td>" + html_escape(val) +
-              "</td></tr>\n";
-  m.html += "</table>\n";
-  if (!v.url.empty())
-    m.html += "<p><a href=\"" + html_escape(v.url) + "\">Open incident in rtmon</a></p>\n";
-  m.html += "<p style=\"color:#888888;font-size:small\">rtmon notification " +
-            html_escape(n.idem_key) + "</p>\n</body></html>\n";
+  m.html += email_facts_html(v) + email_html_end(footer);
 
   email_wire(ch, m, v.incident_id, v.event, n.idem_key);
   return m;

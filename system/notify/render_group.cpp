@@ -10,35 +10,11 @@
 
 #include "system/notify/render.hpp"
 #include "system/notify/render_view.hpp"
+#include "system/notify/routing.hpp"
 
 namespace rtmon::notify {
 
 namespace json = boost::json;
-
-namespace detail {
-
-std::string group_text(const std::string& key) {
-  // "<route>|<channel>|name=value|..." with '|' and '%' escaped inside the parts
-  // (routing.cpp): the parts after the second bar, unescaped.
-  std::string out;
-  size_t bars = 0;
-  for (size_t i = 0; i < key.size(); ++i) {
-    char c = key[i];
-    if (c == '|') {
-      if (++bars > 2) out += ", ";
-    } else if (bars >= 2) {
-      if (c == '%' && i + 2 < key.size()) {
-        out += static_cast<char>(std::stoi(key.substr(i + 1, 2), nullptr, 16));
-        i += 2;
-      } else {
-        out += c;
-      }
-    }
-  }
-  return out;
-}
-
-}  // namespace detail
 
 using namespace detail;
 
@@ -76,12 +52,8 @@ group_view read_group(const channel& ch, const notification& n) {
     g.shared = first.rule;
   else if (service)
     g.shared = "on " + first.service;
-  g.grouped_by = group_text(n.group_key);
+  g.grouped_by = group_values(n.group_key);
   return g;
-}
-
-json::object mrkdwn(std::string text) {
-  return json::object{{"type", "mrkdwn"}, {"text", std::move(text)}};
 }
 
 // One incident of the group: title (linked), severity, summary, value, start.
@@ -147,33 +119,22 @@ email_message detail::render_email_group(const channel& ch, const notification& 
 
   auto intro = g.what + (g.grouped_by.empty() ? "" : " \xE2\x80\x94 grouped by " + g.grouped_by);
   m.text = intro + "\n\n";
-  m.html = "<!DOCTYPE html>\n<html><body style=\"font-family:sans-serif\">\n<h2 style=\"color:" +
-           email_colour(lead) + "\">" + html_escape(intro) + "</h2>\n";
+  m.html = email_html_start(email_colour(lead), intro);
   for (size_t i = 0; i < g.members.size(); ++i) {
     const auto& v = g.members[i];
     auto head = std::to_string(i + 1) + ". " + headline(v) + " \xE2\x80\x94 " + title(v);
     auto summary = clip(v.summary, 2000);
     m.text += head + "\n";
     if (!summary.empty()) m.text += "   " + summary + "\n";
-    for (const auto& [k, val] : email_rows(v))
-      m.text += "   " + k + ":" + std::string(10 - k.size(), ' ') + val + "\n";
-    if (!v.url.empty()) m.text += "   Open:" + std::string(6, ' ') + v.url + "\n";
-    m.text += "\n";
+    m.text += email_facts_text(v, "   ") + "\n";
     m.html += "<h3 style=\"color:" + email_colour(v) + "\">" + html_escape(head) + "</h3>\n";
     if (!summary.empty()) m.html += "<p>" + html_escape(summary) + "</p>\n";
-    m.html += "<table cellpadding=\"3\">\n";
-    for (const auto& [k, val] : email_rows(v))
-      m.html += "<tr><th align=\"left\">" + html_escape(k) + "</th><td>" + html_escape(val) +
-                "</td></tr>\n";
-    m.html += "</table>\n";
-    if (!v.url.empty())
-      m.html += "<p><a href=\"" + html_escape(v.url) + "\">Open incident in rtmon</a></p>\n";
+    m.html += email_facts_html(v);
   }
   auto footer = "rtmon notification " + n.idem_key + " (grouped with " +
                 std::to_string(n.grouped.size()) + " more)";
   m.text += "-- \n" + footer + "\n";
-  m.html += "<p style=\"color:#888888;font-size:small\">" + html_escape(footer) +
-            "</p>\n</body></html>\n";
+  m.html += email_html_end(footer);
   email_wire(ch, m, lead.incident_id, lead.event, n.idem_key);
   return m;
 }

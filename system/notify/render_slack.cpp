@@ -30,6 +30,10 @@ std::string slack_date(const std::string& iso) {
          pretty_time(iso) + ">";
 }
 
+json::object mrkdwn(std::string text) {
+  return json::object{{"type", "mrkdwn"}, {"text", std::move(text)}};
+}
+
 }  // namespace detail
 
 namespace {
@@ -39,10 +43,6 @@ std::string event_emoji(const view& v) {
   if (v.event == "resolved" || v.event == "stable") return ":large_green_circle:";
   if (v.event == "cancelled") return ":white_circle:";
   return severity_emoji(v.severity);
-}
-
-json::object mrkdwn(std::string text) {
-  return json::object{{"type", "mrkdwn"}, {"text", std::move(text)}};
 }
 
 // "*Service*\napi" with the value escaped; empty values are left out by the caller.

@@ -5,8 +5,6 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
-#include <utility>
-#include <vector>
 
 #include <boost/json.hpp>
 
@@ -50,8 +48,13 @@ bool tells_value(const view& v);
 std::string header_safe(std::string_view s);
 
 // Email parts shared by the one-incident and the grouped message (render_email.cpp).
-// Label/value rows of the message body, in display order; empty values are skipped.
-std::vector<std::pair<std::string, std::string>> email_rows(const view& v);
+// The incident's facts (service, severity, rule, value, times, labels, id, link): as aligned
+// "Label:    value" lines, each after `indent`, and as an HTML table plus link.
+std::string email_facts_text(const view& v, std::string_view indent);
+std::string email_facts_html(const view& v);
+// The HTML document up to its <h2> heading (in `colour`), and from its small-print footer on.
+std::string email_html_start(const std::string& colour, const std::string& heading);
+std::string email_html_end(const std::string& footer);
 // The heading colour: follows the event (green when resolved), else the severity.
 std::string email_colour(const view& v);
 // Fills m.data: headers (m.subject, m.message_id, m.in_reply_to, m.date_ms) and the MIME body
@@ -62,12 +65,10 @@ void email_wire(const channel& ch, email_message& m, const std::string& incident
 // Slack parts (render_slack.cpp): ":red_circle:" for critical ...; <!date^...> with a fallback.
 std::string severity_emoji(const std::string& severity);
 std::string slack_date(const std::string& iso);
+json::object mrkdwn(std::string text);  // {"type": "mrkdwn", "text": ...}
 
 // Grouped messages (render_group.cpp).
 std::string render_slack_group(const channel& ch, const notification& n);
 email_message render_email_group(const channel& ch, const notification& n, int64_t date_ms);
-// "service=api, rule=high-error-rate": the group's values from its key; empty for a route
-// without group_by.
-std::string group_text(const std::string& group_key);
 
 }  // namespace rtmon::notify::detail

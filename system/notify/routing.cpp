@@ -244,7 +244,7 @@ std::string key_part(const std::string& s) {
 
 // "<route>|<channel>|service=api|host=a": the incident's values of the route's group_by names
 // (a name that is neither a field nor a label or group value has an empty value).
-// render_group.cpp shows the parts after the channel.
+// group_values() reads the parts after the channel back.
 std::string group_key(size_t route_index, const route& rt, const channel& c,
                       const incident_record& r) {
   auto key = std::to_string(route_index) + "|" + key_part(c.name);
@@ -264,6 +264,26 @@ std::string group_key(size_t route_index, const route& rt, const channel& c,
 }
 
 }  // namespace
+
+std::string group_values(const std::string& key) {
+  // The parts after the second bar, unescaped (key_part).
+  std::string out;
+  size_t bars = 0;
+  for (size_t i = 0; i < key.size(); ++i) {
+    char c = key[i];
+    if (c == '|') {
+      if (++bars > 2) out += ", ";
+    } else if (bars >= 2) {
+      if (c == '%' && i + 2 < key.size()) {
+        out += static_cast<char>(std::stoi(key.substr(i + 1, 2), nullptr, 16));
+        i += 2;
+      } else {
+        out += c;
+      }
+    }
+  }
+  return out;
+}
 
 bool route_match::matches(const incident_record& r) const {
   if (!services.empty() && !contains(services, r.service)) return false;

@@ -48,6 +48,10 @@ struct route_hit {
   std::string group_key;
 };
 
+/// "service=api, host=a|b": the group's values from a group key (see route_transition); empty
+/// for a route without group_by. What messages and the API show of a group.
+std::string group_values(const std::string& group_key);
+
 class routing {
  public:
   std::map<std::string, channel> channels;  // enabled ones only

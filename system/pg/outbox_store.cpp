@@ -123,10 +123,15 @@ pqxx::connection& outbox_store::connection() {
   return *conn_;
 }
 
+notify::routing_ptr outbox_store::channels_in_force() const {
+  auto routing = routing_ ? routing_->current() : nullptr;
+  return routing && !routing->empty() ? routing : nullptr;
+}
+
 std::vector<notification> outbox_store::claim(size_t limit, int lease_s) {
   std::vector<notification> out;
-  auto routing = routing_ ? routing_->current() : nullptr;
-  if (!routing || routing->empty()) return out;
+  auto routing = channels_in_force();
+  if (!routing) return out;
   std::string channels = "{";
   for (const auto& kv : routing->channels) {
     if (channels.size() > 1) channels += ',';
@@ -157,13 +162,15 @@ std::vector<notification> outbox_store::claim(size_t limit, int lease_s) {
   return out;
 }
 
-void outbox_store::record(const delivery_attempt& a, int64_t next_attempt_ms) {
+void outbox_store::record(const std::vector<delivery_attempt>& attempts, int64_t next_attempt_ms) {
   guarded(*this, [&] {
     pqxx::work tx{connection()};
-    if (!a.attempted) {
-      tx.exec_prepared("give_back", a.notification_id,
-                       next_attempt_ms > 0 ? next_attempt_ms : now_ms());
-    } else {
+    for (const auto& a : attempts) {
+      if (!a.attempted) {
+        tx.exec_prepared("give_back", a.notification_id,
+                         next_attempt_ms > 0 ? next_attempt_ms : now_ms());
+        continue;
+      }
       tx.exec_prepared("insert_attempt", a.notification_id, a.attempt, a.started_ms, a.latency_ms,
                        a.status_code, to_string(a.outcome), a.retry_after_ms, a.error);
       tx.exec_prepared("finish_attempt", a.notification_id, a.attempt,
@@ -218,8 +225,8 @@ void outbox_store::hold_slots(const std::string& channel, int64_t for_ms, int64_
 }
 
 size_t outbox_store::renotify() {
-  auto routing = routing_ ? routing_->current() : nullptr;
-  if (!routing || routing->empty()) return 0;
+  auto routing = channels_in_force();
+  if (!routing) return 0;
   size_t inserted = 0;
   guarded(*this, [&] {
     pqxx::work tx{connection()};

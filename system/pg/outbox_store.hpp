@@ -32,10 +32,10 @@ class outbox_store {
   /// all), due or not: the group goes out as one message (actors/notify/grouping.hpp).
   std::vector<notification> claim(size_t limit, int lease_s);
 
-  /// Records the attempt and schedules the row in one transaction: pending again (due at
+  /// Records each attempt and schedules its row, all in one transaction: pending again (due at
   /// `next_attempt_ms`), or finished (next_attempt_ms == 0: delivered, failed or muted as the
   /// outcome says). Not attempted (a.attempted false): only gives the row back, due then.
-  void record(const delivery_attempt& a, int64_t next_attempt_ms);
+  void record(const std::vector<delivery_attempt>& attempts, int64_t next_attempt_ms);
 
   /// Inserts a re-notification for every triggered (not acknowledged) incident whose routed
   /// channel was last told longer ago than its route's interval. Idempotent by key, so two
@@ -57,6 +57,8 @@ class outbox_store {
 
  private:
   pqxx::connection& connection();
+  // The routing in force if it has channels, else null (nothing to claim or re-notify).
+  notify::routing_ptr channels_in_force() const;
   std::string url_;
   notify::routing_source_ptr routing_;
   std::unique_ptr<pqxx::connection> conn_;

@@ -95,6 +95,7 @@ void test_groups(const std::string& url, pqxx::connection& db) {
   CHECK(outbox.claim(10, 60).empty());  // leased, and d's group is not due
 
   section("groups: every member's attempt is recorded");
+  std::vector<delivery_attempt> attempts;
   for (const auto& n : got) {
     delivery_attempt att;
     att.notification_id = n.id;
@@ -103,8 +104,9 @@ void test_groups(const std::string& url, pqxx::connection& db) {
     att.latency_ms = 12;
     att.status_code = 200;
     att.outcome = delivery_outcome::delivered;
-    outbox.record(att, 0);
+    attempts.push_back(att);
   }
+  outbox.record(attempts, 0);
   CHECK_EQ(count(db,
                  "select count(*) from notifications where status = 'delivered'"
                  " and group_key = '0|slack|rule=errors' and attempts = 1"),
